@@ -1,0 +1,60 @@
+package patchpanda
+
+import (
+	"slices"
+	"time"
+)
+
+// Scope is one permission an API key carries.
+type Scope string
+
+// The scopes an API key can carry.
+const (
+	ScopeCoverageWrite Scope = "coverage:write"
+	ScopeCoverageRead  Scope = "coverage:read"
+	ScopeJobsRead      Scope = "jobs:read"
+	ScopeJobsWrite     Scope = "jobs:write"
+	ScopeWorker        Scope = "worker"
+	ScopeAdmin         Scope = "admin"
+)
+
+// Scopes lists every scope, in the order they are documented.
+var Scopes = []Scope{ScopeCoverageWrite, ScopeCoverageRead, ScopeJobsRead, ScopeJobsWrite, ScopeWorker, ScopeAdmin}
+
+// ParseScope returns the scope named s, or an EINVALID error naming it.
+func ParseScope(s string) (Scope, error) {
+	if slices.Contains(Scopes, Scope(s)) {
+		return Scope(s), nil
+	}
+	return "", Errorf(EINVALID, "unknown scope %q (known: coverage:write, coverage:read, jobs:read, jobs:write, worker, admin)", s)
+}
+
+// APIKey is the stored description of an API key. The key itself is never
+// stored; only its hash is, and the plaintext is shown once at creation.
+type APIKey struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"` // the first characters, to tell keys apart
+	Scopes     []Scope    `json:"scopes"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	CreatedBy  string     `json:"created_by,omitempty"`
+}
+
+// Principal is whoever a request acts for.
+type Principal struct {
+	Kind   string  // "key", "github_user" or "actions"
+	Name   string  // key name, GitHub login or repository
+	KeyID  int64   // for Kind "key"
+	Scopes []Scope // what it may do
+}
+
+// Can reports whether p carries scope s. The admin scope implies every other.
+func (p *Principal) Can(s Scope) bool {
+	if p == nil {
+		return false
+	}
+	return slices.Contains(p.Scopes, s) || slices.Contains(p.Scopes, ScopeAdmin)
+}

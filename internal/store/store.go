@@ -1,0 +1,336 @@
+// Package store is the relay's database: SQLite (the embedded default) and
+// PostgreSQL behind one set of queries. Queries are written in PostgreSQL's
+// dialect and rebound for SQLite; the few statements that differ say so.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/migrations"
+)
+
+// Dialect names the SQL dialect of a database.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database. Its embedded Queries run each statement on the
+// pool; InTx runs several in one transaction.
+type DB struct {
+	*Queries
+	sql     *sql.DB
+	dialect Dialect
+	path    string // the SQLite file, "" for PostgreSQL
+}
+
+// Queries runs the store's statements on a pool or inside a transaction.
+type Queries struct {
+	q       querier
+	dialect Dialect
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Open connects to the database named by rawURL: "sqlite:PATH" (or
+// "sqlite::memory:" for tests that need no file) or "postgres://…". It does
+// not migrate. It returns an EINVALID error for a URL it cannot use, and an
+// EUNAVAILABLE error when the database does not answer.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	dialect, dsn, path, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	driver := "pgx"
+	if dialect == SQLite {
+		driver = "sqlite3"
+		if dir := filepath.Dir(path); path != ":memory:" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, patchpanda.Errorf(patchpanda.EINVALID, "database %s: cannot create directory %s: %v", redactURL(rawURL), dir, err)
+			}
+		}
+	}
+	sqlDB, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", redactURL(rawURL), err)
+	}
+	if dialect == SQLite {
+		// One writer at a time is SQLite's rule; a small pool keeps readers
+		// concurrent under WAL while _txlock=immediate queues writers
+		// instead of failing them on lock upgrade.
+		sqlDB.SetMaxOpenConns(8)
+		if path == ":memory:" {
+			sqlDB.SetMaxOpenConns(1)
+		}
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(32)
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		sqlDB.Close()
+		return nil, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "database %s does not answer: %v", redactURL(rawURL), scrub(err, rawURL))
+	}
+	db := &DB{sql: sqlDB, dialect: dialect, path: path}
+	db.Queries = &Queries{q: sqlDB, dialect: dialect, Now: func() time.Time { return time.Now() }}
+	return db, nil
+}
+
+func parseURL(rawURL string) (d Dialect, dsn, path string, err error) {
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path = strings.TrimPrefix(rawURL, "sqlite:")
+		path = strings.TrimPrefix(path, "//")
+		if path == "" {
+			return "", "", "", patchpanda.Errorf(patchpanda.EINVALID, "database URL %q has no file path (want sqlite:PATH)", rawURL)
+		}
+		params := "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"
+		if path == ":memory:" {
+			return SQLite, "file::memory:?" + params, path, nil
+		}
+		return SQLite, "file:" + path + "?" + params, path, nil
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		if _, err := url.Parse(rawURL); err != nil {
+			return "", "", "", patchpanda.Errorf(patchpanda.EINVALID, "database URL is not a valid postgres:// URL")
+		}
+		return Postgres, rawURL, "", nil
+	default:
+		scheme, _, _ := strings.Cut(rawURL, ":")
+		return "", "", "", patchpanda.Errorf(patchpanda.EINVALID, "database URL scheme %q is not supported (want sqlite:PATH or postgres://…)", scheme)
+	}
+}
+
+// redactURL hides a password in a database URL so it can be logged.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// scrub removes a URL's password from a driver error's text.
+func scrub(err error, raw string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// Dialect returns the database's dialect.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Path returns the SQLite file's path, or "" for PostgreSQL.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping checks that the database answers; it returns an EUNAVAILABLE error
+// when it does not.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return patchpanda.Errorf(patchpanda.EUNAVAILABLE, "database does not answer")
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction, committing when fn returns nil and
+// rolling back otherwise. fn must not keep q after it returns.
+func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	q := &Queries{q: tx, dialect: db.dialect, Now: db.Now}
+	if err := fn(q); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) provider(logger *slog.Logger) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations.FS, string(db.dialect))
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations for %s: %w", db.dialect, err)
+	}
+	gd := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if db.dialect == Postgres {
+		gd = goose.DialectPostgres
+		// Two relays starting together must not migrate at once.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("store: migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	if logger != nil {
+		opts = append(opts, goose.WithSlog(logger))
+	}
+	p, err := goose.NewProvider(gd, db.sql, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Migrate applies every pending migration and returns the versions applied.
+func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error) {
+	p, err := db.provider(logger)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate up: %w", err)
+	}
+	versions := make([]int64, 0, len(res))
+	for _, r := range res {
+		versions = append(versions, r.Source.Version)
+	}
+	return versions, nil
+}
+
+// MigrateDown rolls every migration back, leaving an empty schema. It is
+// for tests and for operators who mean it.
+func (db *DB) MigrateDown(ctx context.Context) error {
+	p, err := db.provider(nil)
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		return fmt.Errorf("store: migrate down: %w", err)
+	}
+	return nil
+}
+
+// Pending reports whether migrations remain to be applied.
+func (db *DB) Pending(ctx context.Context) (bool, error) {
+	p, err := db.provider(nil)
+	if err != nil {
+		return false, err
+	}
+	ok, err := p.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: migration status: %w", err)
+	}
+	return ok, nil
+}
+
+// rebind turns PostgreSQL's $N placeholders into SQLite's ?N, which binds by
+// the same explicit index.
+func (q *Queries) rebind(query string) string {
+	if q.dialect != SQLite || !strings.Contains(query, "$") {
+		return query
+	}
+	b := []byte(query)
+	for i := 0; i < len(b)-1; i++ {
+		if b[i] == '$' && b[i+1] >= '0' && b[i+1] <= '9' {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
+func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return q.q.ExecContext(ctx, q.rebind(query), args...)
+}
+
+func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return q.q.QueryContext(ctx, q.rebind(query), args...)
+}
+
+func (q *Queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.q.QueryRowContext(ctx, q.rebind(query), args...)
+}
+
+// now returns the current time in UTC, truncated to what PostgreSQL keeps,
+// so a value reads back equal on both dialects.
+func (q *Queries) now() time.Time { return q.Now().UTC().Truncate(time.Microsecond) }
+
+// ts prepares a time for storage the same way now does.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// nullTime converts a scanned nullable time into a pointer in UTC.
+func nullTime(n sql.NullTime) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := n.Time.UTC()
+	return &t
+}
+
+// notFound maps sql.ErrNoRows to an ENOTFOUND error about what.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return patchpanda.Errorf(patchpanda.ENOTFOUND, format, args...)
+	}
+	return err
+}
+
+// Schema describes the tables, columns and indexes of the database as sorted
+// lines, so that two states of a schema can be compared (migrations up, down
+// and up again must leave the same one).
+func (db *DB) Schema(ctx context.Context) ([]string, error) {
+	var query string
+	if db.dialect == SQLite {
+		query = `SELECT m.type || ' ' || m.name || ' ' || COALESCE(p.name, '') || ' ' || COALESCE(p.type, '') || ' ' || COALESCE(p."notnull", '')
+			FROM sqlite_master m LEFT JOIN pragma_table_info(m.name) p ON m.type = 'table'
+			WHERE m.name NOT LIKE 'sqlite_%'`
+	} else {
+		query = `SELECT 'column ' || table_name || ' ' || column_name || ' ' || data_type || ' ' || is_nullable
+			FROM information_schema.columns WHERE table_schema = current_schema()
+			UNION ALL SELECT 'index ' || tablename || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()`
+	}
+	rows, err := db.sql.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: schema: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("store: schema: %w", err)
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out, rows.Err()
+}
