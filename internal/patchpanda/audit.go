@@ -37,3 +37,12 @@ const (
 	AuditRepoBound      = "repository.bound"
 	AuditProviderKeyAdd = "provider_key.added"
 )
+
+// AuditFilter selects audit events. Zero fields match everything.
+type AuditFilter struct {
+	Action  string
+	Subject string
+	Since   time.Time
+	AfterID int64 // keyset: events with a greater id
+	Limit   int
+}

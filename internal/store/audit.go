@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -56,17 +55,8 @@ func (q *Queries) AppendAudit(ctx context.Context, ev patchpanda.AuditEvent) (pa
 	return ev, nil
 }
 
-// AuditFilter selects audit events. Zero fields match everything.
-type AuditFilter struct {
-	Action  string
-	Subject string
-	Since   time.Time
-	AfterID int64 // keyset: events with a greater id
-	Limit   int
-}
-
 // AuditEvents lists events in chain order (oldest first).
-func (q *Queries) AuditEvents(ctx context.Context, f AuditFilter) ([]patchpanda.AuditEvent, error) {
+func (q *Queries) AuditEvents(ctx context.Context, f patchpanda.AuditFilter) ([]patchpanda.AuditEvent, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 1000
 	}

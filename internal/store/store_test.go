@@ -139,7 +139,7 @@ func TestAuditChainAppendsAndVerifies(t *testing.T) {
 		if _, err := db.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "bob", Action: patchpanda.AuditJobReplayed, Data: []byte(`{"job":"j1"}`)}); err != nil {
 			t.Fatal(err)
 		}
-		events, err := db.AuditEvents(ctx, store.AuditFilter{})
+		events, err := db.AuditEvents(ctx, patchpanda.AuditFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestAuditChainAppendsAndVerifies(t *testing.T) {
 		if _, err := audit.Verify(events, audit.Genesis); err == nil {
 			t.Fatal("edited event verified")
 		}
-		denied, err := db.AuditEvents(ctx, store.AuditFilter{Action: patchpanda.AuditCommandDenied})
+		denied, err := db.AuditEvents(ctx, patchpanda.AuditFilter{Action: patchpanda.AuditCommandDenied})
 		if err != nil || len(denied) != 1 {
 			t.Fatalf("filter by action: %v, %v", denied, err)
 		}

@@ -1,0 +1,35 @@
+# PatchPanda: `make run` starts the relay on the embedded default,
+# `make test` runs every test (PostgreSQL, Redis and SQS ones when their
+# variables are set; see docs/testing.md).
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/patchpanda/patchpanda/internal/relay.Version=$(VERSION) \
+            -X github.com/patchpanda/patchpanda/internal/cli.Version=$(VERSION)
+
+.PHONY: run test lint migrate bench build fuzz clean
+
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/relay serve
+
+test:
+	$(GO) test -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+migrate:
+	$(GO) run ./cmd/relay migrate
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+build:
+	mkdir -p bin
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/relay ./cmd/relay
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ppctl ./cmd/ppctl
+	cp bin/ppctl bin/gh-patchpanda
+
+clean:
+	rm -rf bin patchpanda.db patchpanda.db-shm patchpanda.db-wal

@@ -1,0 +1,107 @@
+// Package metrics holds the relay's Prometheus metrics. It is the only
+// package that imports the Prometheus client; others record through the
+// methods here.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is one relay's set of metrics on its own registry, so tests and
+// two relays in one process never collide.
+type Metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	deliveries *prometheus.CounterVec
+	processed  *prometheus.CounterVec
+	github     *prometheus.HistogramVec
+	redeliver  *prometheus.CounterVec
+	jobs       *prometheus.CounterVec
+	coverage   *prometheus.CounterVec
+}
+
+// New registers the relay's metrics, plus the Go runtime and process ones,
+// on a fresh registry.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchpanda_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "patchpanda_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern, method and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "code"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchpanda_webhook_deliveries_total",
+			Help: "Webhook deliveries received, by event and outcome (accepted, duplicate, rejected).",
+		}, []string{"event", "outcome"}),
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchpanda_webhook_processed_total",
+			Help: "Webhook deliveries processed after acknowledgement, by event and result (done, retry, failed).",
+		}, []string{"event", "result"}),
+		github: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "patchpanda_github_request_duration_seconds",
+			Help:    "Calls to the GitHub API, by route and status code.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "code"}),
+		redeliver: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchpanda_redeliveries_total",
+			Help: "Missed deliveries the reconciler asked GitHub to redeliver, by result.",
+		}, []string{"result"}),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchpanda_jobs_total",
+			Help: "Job state changes, by new state.",
+		}, []string{"state"}),
+		coverage: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchpanda_coverage_uploads_total",
+			Help: "Coverage uploads, by format and outcome.",
+		}, []string{"format", "outcome"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.github, m.redeliver, m.jobs, m.coverage,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ObserveRequest records one answered HTTP request.
+func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {
+	c := strconv.Itoa(code)
+	m.requests.WithLabelValues(route, method, c).Inc()
+	m.latency.WithLabelValues(route, method, c).Observe(d.Seconds())
+}
+
+// Delivery records a webhook delivery's intake outcome.
+func (m *Metrics) Delivery(event, outcome string) { m.deliveries.WithLabelValues(event, outcome).Inc() }
+
+// Processed records a delivery's processing result.
+func (m *Metrics) Processed(event, result string) { m.processed.WithLabelValues(event, result).Inc() }
+
+// GitHubCall records one call to the GitHub API.
+func (m *Metrics) GitHubCall(route string, code int, d time.Duration) {
+	m.github.WithLabelValues(route, strconv.Itoa(code)).Observe(d.Seconds())
+}
+
+// Redelivery records one redelivery request and its result.
+func (m *Metrics) Redelivery(result string) { m.redeliver.WithLabelValues(result).Inc() }
+
+// JobState records a job entering state.
+func (m *Metrics) JobState(state string) { m.jobs.WithLabelValues(state).Inc() }
+
+// CoverageUpload records one coverage upload's outcome.
+func (m *Metrics) CoverageUpload(format, outcome string) {
+	m.coverage.WithLabelValues(format, outcome).Inc()
+}

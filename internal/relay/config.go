@@ -1,0 +1,226 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+)
+
+// Config is every setting of the relay. Each comes from a flag of `relay
+// serve` or the environment variable beside it; flags win.
+type Config struct {
+	Addr              string
+	DatabaseURL       string
+	QueueBackend      string
+	RedisURL          string
+	SQSQueueURL       string
+	WebhookSecrets    []string
+	GitHubAppID       int64
+	GitHubPrivateKey  string // file path
+	GitHubAPIURL      string
+	ServerConfig      string // file path
+	SecretsKeeper     string
+	ActionsOIDCIssuer string
+	OIDCIssuer        string
+	OIDCClientID      string
+	OIDCClientSecret  string
+	OIDCRedirectURL   string
+	NoMigrate         bool
+	LogLevel          string
+	LogFormat         string
+	ShutdownTimeout   time.Duration
+}
+
+// setting describes one flag and its variable, so the flag list, the docs
+// and validation messages come from one table.
+type setting struct {
+	flag, env, usage, def string
+}
+
+var settings = []setting{
+	{"addr", "PATCHPANDA_ADDR", "listen address", ":8080"},
+	{"database-url", "PATCHPANDA_DATABASE_URL", "sqlite:PATH or postgres://…", "sqlite:patchpanda.db"},
+	{"queue-backend", "PATCHPANDA_QUEUE_BACKEND", "db, redis or sqs", "db"},
+	{"redis-url", "PATCHPANDA_REDIS_URL", "Redis URL, for the redis queue backend", ""},
+	{"sqs-queue-url", "PATCHPANDA_SQS_QUEUE_URL", "SQS queue URL, for the sqs queue backend", ""},
+	{"webhook-secret", "PATCHPANDA_WEBHOOK_SECRET", "webhook secrets, comma-separated; any one verifies", ""},
+	{"github-app-id", "PATCHPANDA_GITHUB_APP_ID", "the GitHub App's id", ""},
+	{"github-private-key-file", "PATCHPANDA_GITHUB_PRIVATE_KEY_FILE", "the GitHub App's private key (PEM)", ""},
+	{"github-api-url", "PATCHPANDA_GITHUB_API_URL", "GitHub REST base URL (GitHub Enterprise: https://HOST/api/v3)", "https://api.github.com"},
+	{"server-config", "PATCHPANDA_SERVER_CONFIG", "server-side YAML config file", ""},
+	{"secrets-keeper", "PATCHPANDA_SECRETS_KEEPER", "secrets keeper URL; default: a local key file beside the database", ""},
+	{"actions-oidc-issuer", "PATCHPANDA_ACTIONS_OIDC_ISSUER", "issuer trusted for GitHub Actions ID tokens", "https://token.actions.githubusercontent.com"},
+	{"oidc-issuer", "PATCHPANDA_OIDC_ISSUER", "dashboard single sign-on issuer", ""},
+	{"oidc-client-id", "PATCHPANDA_OIDC_CLIENT_ID", "dashboard single sign-on client id", ""},
+	{"oidc-client-secret", "PATCHPANDA_OIDC_CLIENT_SECRET", "dashboard single sign-on client secret", ""},
+	{"oidc-redirect-url", "PATCHPANDA_OIDC_REDIRECT_URL", "dashboard single sign-on redirect URL", ""},
+	{"log-level", "PATCHPANDA_LOG_LEVEL", "debug, info, warn or error", "info"},
+	{"log-format", "PATCHPANDA_LOG_FORMAT", "text or json", "text"},
+	{"shutdown-timeout", "PATCHPANDA_SHUTDOWN_TIMEOUT", "how long a graceful shutdown waits for in-flight work", "30s"},
+}
+
+func flags() []cli.Flag {
+	out := make([]cli.Flag, 0, len(settings)+1)
+	for _, s := range settings {
+		out = append(out, &cli.StringFlag{Name: s.flag, Usage: s.usage, Value: s.def, Sources: cli.EnvVars(s.env)})
+	}
+	out = append(out, &cli.BoolFlag{Name: "no-migrate", Usage: "do not apply migrations at start", Sources: cli.EnvVars("PATCHPANDA_NO_MIGRATE")})
+	return out
+}
+
+func envOf(flag string) string {
+	for _, s := range settings {
+		if s.flag == flag {
+			return s.env
+		}
+	}
+	return ""
+}
+
+// configFrom reads and validates every setting. Its error has one line per
+// bad setting, each naming the variable, the flag and what is wrong.
+func configFrom(cmd *cli.Command) (Config, error) {
+	var errs []error
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s (--%s): %s", envOf(flag), flag, fmt.Sprintf(format, args...)))
+	}
+	c := Config{
+		Addr:              cmd.String("addr"),
+		DatabaseURL:       cmd.String("database-url"),
+		QueueBackend:      cmd.String("queue-backend"),
+		RedisURL:          cmd.String("redis-url"),
+		SQSQueueURL:       cmd.String("sqs-queue-url"),
+		GitHubPrivateKey:  cmd.String("github-private-key-file"),
+		GitHubAPIURL:      strings.TrimRight(cmd.String("github-api-url"), "/"),
+		ServerConfig:      cmd.String("server-config"),
+		SecretsKeeper:     cmd.String("secrets-keeper"),
+		ActionsOIDCIssuer: cmd.String("actions-oidc-issuer"),
+		OIDCIssuer:        cmd.String("oidc-issuer"),
+		OIDCClientID:      cmd.String("oidc-client-id"),
+		OIDCClientSecret:  cmd.String("oidc-client-secret"),
+		OIDCRedirectURL:   cmd.String("oidc-redirect-url"),
+		NoMigrate:         cmd.Bool("no-migrate"),
+		LogLevel:          cmd.String("log-level"),
+		LogFormat:         cmd.String("log-format"),
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr", "%q is not host:port (e.g. :8080)", c.Addr)
+	}
+	switch {
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:") && len(c.DatabaseURL) > len("sqlite:"):
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		if _, err := url.Parse(c.DatabaseURL); err != nil {
+			bad("database-url", "not a valid postgres:// URL")
+		}
+	default:
+		scheme, _, _ := strings.Cut(c.DatabaseURL, ":")
+		bad("database-url", "scheme %q is not supported; use sqlite:PATH or postgres://…", scheme)
+	}
+	switch c.QueueBackend {
+	case "db":
+	case "redis":
+		if c.RedisURL == "" {
+			bad("redis-url", "required when the queue backend is redis")
+		} else if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("redis-url", "must be a redis:// or rediss:// URL")
+		}
+	case "sqs":
+		if c.SQSQueueURL == "" {
+			bad("sqs-queue-url", "required when the queue backend is sqs")
+		} else if u, err := url.Parse(c.SQSQueueURL); err != nil || u.Host == "" {
+			bad("sqs-queue-url", "must be an https:// queue URL")
+		}
+	default:
+		bad("queue-backend", "%q is not one of db, redis, sqs", c.QueueBackend)
+	}
+	for _, s := range strings.Split(cmd.String("webhook-secret"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.WebhookSecrets = append(c.WebhookSecrets, s)
+		}
+	}
+	if v := cmd.String("github-app-id"); v != "" {
+		if _, err := fmt.Sscan(v, &c.GitHubAppID); err != nil || c.GitHubAppID <= 0 {
+			bad("github-app-id", "%q is not a positive number", v)
+		}
+	}
+	switch {
+	case c.GitHubAppID != 0 && c.GitHubPrivateKey == "":
+		bad("github-private-key-file", "required when the GitHub App id is set")
+	case c.GitHubAppID == 0 && c.GitHubPrivateKey != "" && cmd.String("github-app-id") == "":
+		bad("github-app-id", "required when a private key file is set")
+	case c.GitHubPrivateKey != "":
+		if err := readable(c.GitHubPrivateKey); err != nil {
+			bad("github-private-key-file", "%v", err)
+		}
+	}
+	if u, err := url.Parse(c.GitHubAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("github-api-url", "%q is not an http(s) URL", c.GitHubAPIURL)
+	}
+	if c.ServerConfig != "" {
+		if err := readable(c.ServerConfig); err != nil {
+			bad("server-config", "%v", err)
+		}
+	}
+	if u, err := url.Parse(c.ActionsOIDCIssuer); err != nil || u.Scheme != "https" && u.Scheme != "http" {
+		bad("actions-oidc-issuer", "%q is not an http(s) URL", c.ActionsOIDCIssuer)
+	}
+	sso := []string{c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret, c.OIDCRedirectURL}
+	if n := countSet(sso); n != 0 && n != len(sso) {
+		bad("oidc-issuer", "single sign-on needs all of PATCHPANDA_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URL")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format", "%q is not text or json", c.LogFormat)
+	}
+	d, err := time.ParseDuration(cmd.String("shutdown-timeout"))
+	if err != nil || d <= 0 {
+		bad("shutdown-timeout", "%q is not a positive duration like 30s", cmd.String("shutdown-timeout"))
+	}
+	c.ShutdownTimeout = d
+	return c, errors.Join(errs...)
+}
+
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("file %s does not exist", path)
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("file %s is not readable (permission denied)", path)
+		}
+		return fmt.Errorf("cannot open %s: %v", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory, not a file", path)
+	}
+	return nil
+}
+
+func countSet(vs []string) int {
+	n := 0
+	for _, v := range vs {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Embedded reports whether the configuration is the embedded default:
+// SQLite, the db queue and no GitHub App.
+func (c Config) Embedded() bool {
+	return strings.HasPrefix(c.DatabaseURL, "sqlite:") && c.QueueBackend == "db" && c.GitHubAppID == 0
+}

@@ -1,0 +1,79 @@
+package relay_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/patchpanda/patchpanda/internal/relay"
+)
+
+func TestServeRejectsBadSettingsWithOneLineEach(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unsupported database", map[string]string{"PATCHPANDA_DATABASE_URL": "mysql://x"},
+			`relay: PATCHPANDA_DATABASE_URL (--database-url): scheme "mysql" is not supported`},
+		{"missing key file", map[string]string{"PATCHPANDA_GITHUB_APP_ID": "1", "PATCHPANDA_GITHUB_PRIVATE_KEY_FILE": filepath.Join(dir, "nope.pem")},
+			"relay: PATCHPANDA_GITHUB_PRIVATE_KEY_FILE (--github-private-key-file): file " + filepath.Join(dir, "nope.pem") + " does not exist"},
+		{"key file is a directory", map[string]string{"PATCHPANDA_GITHUB_APP_ID": "1", "PATCHPANDA_GITHUB_PRIVATE_KEY_FILE": dir},
+			"is a directory"},
+		{"unknown queue", map[string]string{"PATCHPANDA_QUEUE_BACKEND": "kafka"},
+			`"kafka" is not one of db, redis, sqs`},
+		{"redis without url", map[string]string{"PATCHPANDA_QUEUE_BACKEND": "redis"},
+			"PATCHPANDA_REDIS_URL (--redis-url): required"},
+		{"bad app id", map[string]string{"PATCHPANDA_GITHUB_APP_ID": "abc"},
+			`PATCHPANDA_GITHUB_APP_ID (--github-app-id): "abc" is not a positive number`},
+		{"bad address", map[string]string{"PATCHPANDA_ADDR": "8080"}, `"8080" is not host:port`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PATCHPANDA_DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "x.db"))
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var out, errOut bytes.Buffer
+			code := relay.Main(context.Background(), []string{"relay", "serve"}, &out, &errOut)
+			if code == 0 {
+				t.Fatal("exit code 0, want non-zero")
+			}
+			lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tt.want) {
+				t.Errorf("stderr = %q, want one line containing %q", errOut.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestAdminKeyCreatePrintsTheKeyOnce(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	var out, errOut bytes.Buffer
+	if code := relay.Main(context.Background(), []string{"relay", "admin-key", "create", "--database-url", db}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	key := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(key, "ppk_") || strings.Contains(errOut.String(), key) {
+		t.Fatalf("stdout %q, stderr %q", out.String(), errOut.String())
+	}
+	b, _ := os.ReadFile(strings.TrimPrefix(db, "sqlite:"))
+	if bytes.Contains(b, []byte(key)) {
+		t.Fatal("plaintext key stored in the database")
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	var out, errOut bytes.Buffer
+	if code := relay.Main(context.Background(), []string{"relay", "migrate", "--database-url", db}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "applied 1 migration") {
+		t.Errorf("stdout = %q", out.String())
+	}
+}

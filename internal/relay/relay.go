@@ -1,0 +1,148 @@
+// Package relay assembles the relay process: it reads the configuration,
+// opens the database, wires the services into the HTTP API and owns every
+// background worker, so that a test can start a whole relay on :0.
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/keys"
+	"github.com/patchpanda/patchpanda/internal/metrics"
+	"github.com/patchpanda/patchpanda/internal/store"
+)
+
+// Relay is one running relay: its database, HTTP server and background
+// workers.
+type Relay struct {
+	Config  Config
+	Logger  *slog.Logger
+	DB      *store.DB
+	Metrics *metrics.Metrics
+	Keys    *keys.Service
+
+	ln     net.Listener
+	server *http.Server
+	// background work: started by Run, stopped by its cancel and awaited.
+	workers []func(ctx context.Context)
+	wg      sync.WaitGroup
+}
+
+// Open opens the database (migrating it unless told not to), wires the
+// services and binds the listen address. It returns an error naming the
+// setting or dependency at fault.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) {
+	r := &Relay{Config: cfg, Logger: logger, Metrics: metrics.New()}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("PATCHPANDA_DATABASE_URL: %w", err)
+	}
+	r.DB = db
+	if !cfg.NoMigrate {
+		applied, err := db.Migrate(ctx, nil)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if len(applied) > 0 {
+			logger.Info("applied migrations", "versions", applied)
+		}
+	} else if pending, err := db.Pending(ctx); err != nil || pending {
+		db.Close()
+		if err != nil {
+			return nil, err
+		}
+		return nil, errors.New("the database has pending migrations and --no-migrate is set; run `relay migrate` first")
+	}
+	r.Keys = keys.NewService(db)
+
+	api := &httpapi.Server{
+		Logger:   logger,
+		Auth:     r.Keys,
+		Keys:     r.Keys,
+		Audit:    db,
+		Metrics:  r.Metrics.Handler(),
+		Observer: r.Metrics,
+		Ready:    []httpapi.Check{{Name: "database", Check: db.Ping}},
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("PATCHPANDA_ADDR: cannot listen on %s: %w", cfg.Addr, err)
+	}
+	r.ln = ln
+	r.server = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // coverage uploads can be large
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return r, nil
+}
+
+// Addr returns the address the relay listens on (useful after ":0").
+func (r *Relay) Addr() string { return r.ln.Addr().String() }
+
+// URL returns the relay's base URL on loopback.
+func (r *Relay) URL() string {
+	_, port, _ := net.SplitHostPort(r.Addr())
+	return "http://127.0.0.1:" + port
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish, then stops background work,
+// waiting at most the configured shutdown timeout. It returns the server's
+// error, if any, other than the shutdown itself.
+func (r *Relay) Run(ctx context.Context) error {
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	for _, w := range r.workers {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			w(bgCtx)
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- r.server.Serve(r.ln) }()
+
+	select {
+	case err := <-errc:
+		stopBG()
+		r.wg.Wait()
+		return fmt.Errorf("relay: serve: %w", err)
+	case <-ctx.Done():
+	}
+	r.Logger.Info("shutting down: finishing in-flight requests and background work")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Config.ShutdownTimeout)
+	defer cancel()
+	err := r.server.Shutdown(shutCtx)
+	stopBG()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-shutCtx.Done():
+		r.Logger.Warn("background work did not stop within the shutdown timeout")
+	}
+	if err != nil {
+		return fmt.Errorf("relay: shutdown: %w", err)
+	}
+	r.Logger.Info("stopped")
+	return nil
+}
+
+// Close releases the database. Call it after Run returns.
+func (r *Relay) Close() error {
+	return r.DB.Close()
+}
