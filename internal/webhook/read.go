@@ -1,0 +1,271 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+// DefaultMaxBytes is the body limit Read applies when given none: GitHub caps
+// webhook payloads at 25 MB and does not deliver larger ones.
+const DefaultMaxBytes int64 = 25 << 20
+
+// The headers GitHub sends with every delivery, besides SignatureHeader.
+const (
+	EventHeader      = "X-GitHub-Event"
+	DeliveryHeader   = "X-GitHub-Delivery"
+	HookIDHeader     = "X-GitHub-Hook-ID"
+	TargetIDHeader   = "X-GitHub-Hook-Installation-Target-ID"
+	TargetTypeHeader = "X-GitHub-Hook-Installation-Target-Type"
+)
+
+// maxHeaderLen bounds the event name and delivery id we accept. GitHub's are
+// short (an event name, a GUID); the bound keeps a signed but odd request
+// from putting kilobytes into a database key.
+const maxHeaderLen = 200
+
+// Delivery is one verified webhook request: its headers, the envelope fields
+// every event shares, and the raw payload, which is what should be stored
+// durably and handed to Parse later.
+//
+// Only the body is signed. The X-GitHub-* headers are not covered by the
+// signature, so anyone holding a captured signed body could resend it under
+// another delivery id or event name; Parse checking the payload's shape
+// against the event name limits what that can achieve.
+type Delivery struct {
+	ID             string                 // X-GitHub-Delivery: GitHub's GUID for this delivery
+	Event          string                 // X-GitHub-Event, e.g. "issue_comment"
+	Action         string                 // the payload's "action", "" when it has none
+	HookID         int64                  // X-GitHub-Hook-ID, 0 when absent
+	TargetType     string                 // X-GitHub-Hook-Installation-Target-Type, e.g. "integration"; "" when absent
+	TargetID       int64                  // X-GitHub-Hook-Installation-Target-ID (the App id for App hooks), 0 when absent
+	InstallationID int64                  // the payload's installation.id, 0 when absent
+	Repository     *patchpanda.Repository // the payload's repository, nil when absent or incomplete
+	Sender         string                 // the payload's sender.login, "" when absent
+	Payload        []byte                 // the raw body, exactly as signed
+	Verified       bool                   // the signature matched; always true on a Delivery that Read returns
+	SecretIndex    int                    // which configured secret matched, counting from 0
+}
+
+// Parse parses the delivery's payload as its event. It returns what Parse
+// returns.
+func (d *Delivery) Parse() (Event, error) {
+	return Parse(d.Event, d.Payload)
+}
+
+// Read reads and checks a webhook request and returns the Delivery it
+// carries. maxBytes limits the body; zero or less means DefaultMaxBytes. Read
+// reads at most maxBytes+1 bytes of the body and does not close it.
+//
+// Checks happen in an order that tells a caller without the secret nothing
+// beyond "too large" or "unauthorized": the size first (it must be known to
+// compute the signature), then the signature, and only then the media type,
+// the headers and the JSON. Errors are *patchpanda.Error values, wrapped:
+//
+//	ETOOLARGE      the body exceeds maxBytes (HTTP 413)
+//	EUNAUTHORIZED  X-Hub-Signature-256 missing, malformed or wrong (401)
+//	EUNSUPPORTED   Content-Type is not application/json (415)
+//	EINVALID       X-GitHub-Event or X-GitHub-Delivery missing, a header
+//	               malformed, or the body not a JSON object (400)
+//
+// Only JSON is accepted. A repository or organization webhook configured with
+// the content type application/x-www-form-urlencoded gets 415 and must be
+// switched to application/json; GitHub Apps always send JSON. A failure to
+// read the body (the client went away) is EINVALID, wrapping the cause.
+func (v *Verifier) Read(r *http.Request, maxBytes int64) (*Delivery, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	body, err := readBody(r, maxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: read delivery: %w", err)
+	}
+	idx, err := v.Verify(body, r.Header.Get(SignatureHeader))
+	if err != nil {
+		return nil, fmt.Errorf("webhook: read delivery: %w", err)
+	}
+	d, err := readVerified(r.Header, body)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: read delivery: %w", err)
+	}
+	d.Verified = true
+	d.SecretIndex = idx
+	return d, nil
+}
+
+// readBody reads at most maxBytes+1 bytes of r's body, which is enough to
+// tell that a body is over the limit without buffering the rest of it.
+func readBody(r *http.Request, maxBytes int64) ([]byte, error) {
+	if r.ContentLength > maxBytes {
+		return nil, tooLarge(maxBytes)
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
+	if err != nil {
+		// The HTTP layer may have wrapped the body in http.MaxBytesReader with
+		// a lower limit of its own; that is still "too large", not a failure.
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, tooLarge(maxBytes)
+		}
+		return nil, fmt.Errorf("%w: %w", patchpanda.Errorf(patchpanda.EINVALID, "the request body could not be read"), err)
+	}
+	if int64(len(body)) > maxBytes {
+		return nil, tooLarge(maxBytes)
+	}
+	return body, nil
+}
+
+func tooLarge(maxBytes int64) error {
+	return patchpanda.Errorf(patchpanda.ETOOLARGE, "the request body exceeds the limit of %d bytes", maxBytes)
+}
+
+// readVerified runs the checks that come after the signature.
+func readVerified(h http.Header, body []byte) (*Delivery, error) {
+	ct := h.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		if ct == "" {
+			ct = "none"
+		}
+		return nil, patchpanda.Errorf(patchpanda.EUNSUPPORTED, "Content-Type %q is not supported; configure the webhook to send application/json", truncate(ct, 100))
+	}
+
+	d := &Delivery{Payload: body}
+	if d.Event, err = requiredHeader(h, EventHeader); err != nil {
+		return nil, err
+	}
+	if d.ID, err = requiredHeader(h, DeliveryHeader); err != nil {
+		return nil, err
+	}
+	if d.HookID, err = optionalIntHeader(h, HookIDHeader); err != nil {
+		return nil, err
+	}
+	if d.TargetID, err = optionalIntHeader(h, TargetIDHeader); err != nil {
+		return nil, err
+	}
+	d.TargetType = truncate(h.Get(TargetTypeHeader), maxHeaderLen)
+
+	// The envelope every event shares; Parse checks the rest later.
+	var env wireCommon
+	if err := decodeObject(body, &env); err != nil {
+		return nil, patchpanda.Errorf(patchpanda.EINVALID, "%s payload: %s", d.Event, err)
+	}
+	d.Action = env.Action
+	d.InstallationID = env.installationID()
+	d.Sender = env.Sender.user().Login
+	d.Repository = env.Repository.complete()
+	return d, nil
+}
+
+func requiredHeader(h http.Header, name string) (string, error) {
+	v := h.Get(name)
+	if v == "" {
+		return "", patchpanda.Errorf(patchpanda.EINVALID, "missing %s header", name)
+	}
+	if len(v) > maxHeaderLen || !printableASCII(v) {
+		return "", patchpanda.Errorf(patchpanda.EINVALID, "%s header is not a short printable ASCII value", name)
+	}
+	return v, nil
+}
+
+func optionalIntHeader(h http.Header, name string) (int64, error) {
+	v := h.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, patchpanda.Errorf(patchpanda.EINVALID, "%s header %q is not a non-negative integer", name, truncate(v, 40))
+	}
+	return n, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// truncate shortens s to at most n bytes so that attacker-controlled text
+// stays small in error messages. It may cut a multi-byte rune; %q renders the
+// remains safely.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// decodeObject unmarshals a JSON object into v. Its error names what is wrong
+// in words meant for a user: not JSON, not an object, or which field has the
+// wrong type.
+func decodeObject(data []byte, v any) error {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
+		return errors.New("body is empty")
+	}
+	if trimmed[0] != '{' {
+		if !json.Valid(data) {
+			return errors.New("body is not valid JSON")
+		}
+		return errors.New("body is not a JSON object")
+	}
+	// Unmarshal checks the syntax of the whole body before it decodes, so a
+	// syntax error is reported before any type error.
+	if err := json.Unmarshal(data, v); err != nil {
+		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return errors.New("body is not valid JSON")
+		}
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return fmt.Errorf("%s: want %s, got JSON %s", fieldPath(te.Field), jsonKind(te.Type), te.Value)
+		}
+		return fmt.Errorf("body could not be decoded: %v", err)
+	}
+	return nil
+}
+
+// jsonKind names, in JSON's terms, what a Go type accepts.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a different type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a different type"
+}
+
+func fieldPath(f string) string {
+	if f == "" {
+		return "(top level)"
+	}
+	return f
+}
