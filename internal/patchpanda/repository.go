@@ -1,6 +1,9 @@
 package patchpanda
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Repository identifies a GitHub repository.
 type Repository struct {
@@ -28,3 +31,30 @@ type PullRequest struct {
 	HeadSHA string `json:"head_sha"`
 	BaseSHA string `json:"base_sha"`
 }
+
+// Delivery is one webhook delivery as the relay recorded it. The relay
+// acknowledges a delivery only after it is stored, and processes it later
+// from the stored record.
+type Delivery struct {
+	ID             int64     `json:"id"`
+	AppID          int64     `json:"app_id"`
+	DeliveryID     string    `json:"delivery_id"` // X-GitHub-Delivery
+	Event          string    `json:"event"`
+	Action         string    `json:"action,omitempty"`
+	InstallationID int64     `json:"installation_id,omitempty"`
+	Repository     string    `json:"repository,omitempty"` // owner/name
+	RepositoryID   int64     `json:"repository_id,omitempty"`
+	Sender         string    `json:"sender,omitempty"`
+	Payload        []byte    `json:"-"`
+	ReceivedAt     time.Time `json:"received_at"`
+	State          string    `json:"state"` // pending, done or failed
+	Attempts       int       `json:"attempts"`
+	LastError      string    `json:"last_error,omitempty"`
+}
+
+// The states of a recorded delivery.
+const (
+	DeliveryPending = "pending"
+	DeliveryDone    = "done"
+	DeliveryFailed  = "failed"
+)

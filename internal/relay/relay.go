@@ -13,10 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/dispatch"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/intake"
 	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/metrics"
 	"github.com/patchpanda/patchpanda/internal/store"
+	"github.com/patchpanda/patchpanda/internal/webhook"
 )
 
 // Relay is one running relay: its database, HTTP server and background
@@ -27,6 +30,9 @@ type Relay struct {
 	DB      *store.DB
 	Metrics *metrics.Metrics
 	Keys    *keys.Service
+	// Recorder and Processor are the durable webhook intake.
+	Recorder  *intake.Recorder
+	Processor *intake.Processor
 
 	ln     net.Listener
 	server *http.Server
@@ -63,6 +69,25 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 	}
 	r.Keys = keys.NewService(db)
 
+	var verifier *webhook.Verifier
+	if len(cfg.WebhookSecrets) > 0 {
+		if verifier, err = webhook.NewVerifier(cfg.WebhookSecrets); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("PATCHPANDA_WEBHOOK_SECRET: %w", err)
+		}
+	} else {
+		logger.Warn("no webhook secret configured: POST /webhooks/github refuses every delivery (set PATCHPANDA_WEBHOOK_SECRET)")
+	}
+	writers := 1 // SQLite has one writer; batches do the sharing
+	if db.Dialect() == store.Postgres {
+		writers = 4
+	}
+	r.Recorder = intake.NewRecorder(db, logger, writers)
+	d := &dispatch.Dispatcher{Logger: logger}
+	r.Processor = intake.NewProcessor(db, logger, d.Handle, r.Metrics)
+	r.Recorder.OnRecorded = func(int) { r.Processor.Wake() }
+	r.workers = append(r.workers, r.Recorder.Run, r.Processor.Run)
+
 	api := &httpapi.Server{
 		Logger:   logger,
 		Auth:     r.Keys,
@@ -71,6 +96,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 		Metrics:  r.Metrics.Handler(),
 		Observer: r.Metrics,
 		Ready:    []httpapi.Check{{Name: "database", Check: db.Ping}},
+		Webhooks: &httpapi.Webhooks{
+			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
+			Logger: logger, Metrics: r.Metrics,
+		},
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -36,12 +36,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T, dbURL string) (*relay.Relay, *syncBuffer) {
+func start(t *testing.T, dbURL string, opts ...func(*relay.Config)) (*relay.Relay, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := relay.Config{
 		Addr: "127.0.0.1:0", DatabaseURL: dbURL, QueueBackend: "db",
 		GitHubAPIURL: "https://api.github.com", ShutdownTimeout: 5 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r, err := relay.Open(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))

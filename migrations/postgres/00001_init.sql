@@ -28,6 +28,7 @@ CREATE TABLE deliveries (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMPTZ NOT NULL,
     locked_until    TIMESTAMPTZ,
+    lease_token     TEXT NOT NULL DEFAULT '',
     last_error      TEXT NOT NULL DEFAULT '',
     processed_at    TIMESTAMPTZ,
     UNIQUE (app_id, delivery_id)
@@ -122,14 +123,16 @@ CREATE TABLE job_events (
 CREATE INDEX job_events_job ON job_events (job_id, id);
 
 CREATE TABLE outbox (
-    id           BIGSERIAL PRIMARY KEY,
-    job_id       TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-    payload      BYTEA NOT NULL,
-    created_at   TIMESTAMPTZ NOT NULL,
-    attempts     INTEGER NOT NULL DEFAULT 0,
+    id              BIGSERIAL PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    job_id          TEXT REFERENCES jobs (id) ON DELETE CASCADE,
+    payload         BYTEA NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMPTZ NOT NULL,
-    last_error   TEXT NOT NULL DEFAULT '',
-    published_at TIMESTAMPTZ
+    locked_until    TIMESTAMPTZ,
+    last_error      TEXT NOT NULL DEFAULT '',
+    published_at    TIMESTAMPTZ
 );
 CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE published_at IS NULL;
 

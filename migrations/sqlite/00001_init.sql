@@ -28,6 +28,7 @@ CREATE TABLE deliveries (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP NOT NULL,
     locked_until    TIMESTAMP,
+    lease_token     TEXT NOT NULL DEFAULT '',
     last_error      TEXT NOT NULL DEFAULT '',
     processed_at    TIMESTAMP,
     UNIQUE (app_id, delivery_id)
@@ -122,14 +123,16 @@ CREATE TABLE job_events (
 CREATE INDEX job_events_job ON job_events (job_id, id);
 
 CREATE TABLE outbox (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id       TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-    payload      BLOB NOT NULL,
-    created_at   TIMESTAMP NOT NULL,
-    attempts     INTEGER NOT NULL DEFAULT 0,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT NOT NULL,
+    job_id          TEXT REFERENCES jobs (id) ON DELETE CASCADE,
+    payload         BLOB NOT NULL,
+    created_at      TIMESTAMP NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP NOT NULL,
-    last_error   TEXT NOT NULL DEFAULT '',
-    published_at TIMESTAMP
+    locked_until    TIMESTAMP,
+    last_error      TEXT NOT NULL DEFAULT '',
+    published_at    TIMESTAMP
 );
 CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE published_at IS NULL;
 

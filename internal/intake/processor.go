@@ -1,0 +1,199 @@
+package intake
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/store"
+)
+
+// Commit makes a handler's database changes. The processor runs it in the
+// transaction that marks the delivery done, so the changes and "done" land
+// together or not at all, and a delivery's changes are made once.
+type Commit func(ctx context.Context, q *store.Queries) error
+
+// Handler processes one delivery: it reads and decides, then returns the
+// Commit that records the outcome (nil: nothing to record). An error whose
+// code is EINVALID, ENOTFOUND, EFORBIDDEN, EUNSUPPORTED or ETOOLARGE fails
+// the delivery for good with that reason; any other error is retried with
+// backoff.
+type Handler func(ctx context.Context, d patchpanda.Delivery) (Commit, error)
+
+// Observer records processing results (Prometheus, in the relay).
+type Observer interface {
+	Processed(event, result string)
+}
+
+// Processor works through recorded deliveries.
+type Processor struct {
+	DB      *store.DB
+	Logger  *slog.Logger
+	Handler Handler
+	Metrics Observer
+	// Lease is how long a claimed delivery stays with this processor before
+	// another may take it over (its processor is presumed dead).
+	Lease time.Duration
+	// MaxAttempts bounds retries of transient failures.
+	MaxAttempts int
+	// Poll is how often to look for due deliveries without a wake-up.
+	Poll time.Duration
+	// Batch is how many deliveries to claim at once.
+	Batch int
+
+	wake chan struct{}
+}
+
+// NewProcessor returns a Processor with the defaults: a 2-minute lease, 10
+// attempts, a 1-second poll and batches of 32.
+func NewProcessor(db *store.DB, logger *slog.Logger, h Handler, m Observer) *Processor {
+	return &Processor{DB: db, Logger: logger, Handler: h, Metrics: m,
+		Lease: 2 * time.Minute, MaxAttempts: 10, Poll: time.Second, Batch: 32,
+		wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the processor new deliveries are waiting. It never blocks.
+func (p *Processor) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes deliveries until ctx is cancelled. A delivery being handled
+// when ctx ends keeps its lease and is taken up again after it expires.
+func (p *Processor) Run(ctx context.Context) {
+	t := time.NewTicker(p.Poll)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			n, err := p.RunOnce(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					p.Logger.Error("processing deliveries", "error", err)
+				}
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce claims one batch of due deliveries and processes them, returning
+// how many it claimed.
+func (p *Processor) RunOnce(ctx context.Context) (int, error) {
+	token := newToken()
+	ds, err := p.DB.ClaimDeliveries(ctx, p.Batch, p.Lease, token)
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range ds {
+		if ctx.Err() != nil {
+			return len(ds), nil
+		}
+		p.process(ctx, d, token)
+	}
+	return len(ds), nil
+}
+
+func (p *Processor) process(ctx context.Context, d patchpanda.Delivery, token string) {
+	log := p.Logger.With("delivery", d.DeliveryID, "event", d.Event, "action", d.Action, "attempt", d.Attempts)
+	commit, err := p.handle(ctx, d)
+	if err == nil {
+		err = p.DB.InTx(ctx, func(q *store.Queries) error {
+			if commit != nil {
+				if err := commit(ctx, q); err != nil {
+					return err
+				}
+			}
+			return q.FinishDelivery(ctx, d.ID, token, patchpanda.DeliveryDone, "")
+		})
+		if err == nil {
+			p.observe(d.Event, "done")
+			log.Debug("delivery processed")
+			return
+		}
+		if errors.Is(err, store.ErrLeaseLost) {
+			log.Warn("delivery lease lost; another processor owns it")
+			return
+		}
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the lease expires and the delivery is retried
+	}
+	if permanent(err) || d.Attempts >= p.MaxAttempts {
+		reason := patchpanda.ErrorMessage(err)
+		if !permanent(err) {
+			reason = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, err)
+		}
+		if ferr := p.DB.FinishDelivery(ctx, d.ID, token, patchpanda.DeliveryFailed, reason); ferr != nil {
+			log.Error("recording a failed delivery", "error", ferr)
+		}
+		p.observe(d.Event, "failed")
+		log.Warn("delivery failed", "error", err)
+		return
+	}
+	next := time.Now().Add(Backoff(d.Attempts))
+	if rerr := p.DB.RetryDelivery(ctx, d.ID, token, next, err.Error()); rerr != nil {
+		log.Error("scheduling a delivery retry", "error", rerr)
+	}
+	p.observe(d.Event, "retry")
+	log.Info("delivery will be retried", "error", err, "at", next)
+}
+
+// handle runs the handler, turning a panic into a permanent failure so one
+// poisonous payload cannot stop the processor.
+func (p *Processor) handle(ctx context.Context, d patchpanda.Delivery) (c Commit, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = patchpanda.Errorf(patchpanda.EINVALID, "processing panicked: %v", v)
+		}
+	}()
+	return p.Handler(ctx, d)
+}
+
+func (p *Processor) observe(event, result string) {
+	if p.Metrics != nil {
+		p.Metrics.Processed(event, result)
+	}
+}
+
+func permanent(err error) bool {
+	switch patchpanda.ErrorCode(err) {
+	case patchpanda.EINVALID, patchpanda.ENOTFOUND, patchpanda.EFORBIDDEN, patchpanda.EUNSUPPORTED, patchpanda.ETOOLARGE:
+		return true
+	}
+	return false
+}
+
+// Backoff returns how long to wait before attempt n+1: exponential from 2
+// seconds, capped at 10 minutes, with ±20% jitter so retries spread out.
+func Backoff(attempt int) time.Duration {
+	d := 2 * time.Second
+	for i := 1; i < attempt && d < 10*time.Minute; i++ {
+		d *= 2
+	}
+	d = min(d, 10*time.Minute)
+	jitter := time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
+	return d + jitter
+}
+
+func newToken() string {
+	var b [12]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,163 @@
+// Package intake makes webhook deliveries durable and processes them once:
+// the Recorder writes each delivery before the relay acknowledges it,
+// sharing transactions between concurrent deliveries (group commit); the
+// Processor works through the recorded deliveries afterwards, with leases,
+// retries and backoff, so that a crash between the answer and the work loses
+// nothing; the Reconciler asks GitHub to redeliver what never arrived.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/store"
+)
+
+// maxBatch bounds how many deliveries share one transaction.
+const maxBatch = 256
+
+type recordReq struct {
+	d     *patchpanda.Delivery
+	reply chan recordRes
+}
+
+type recordRes struct {
+	isNew bool
+	err   error
+}
+
+// Recorder writes deliveries with group commit: while one transaction
+// commits, the next deliveries queue up and go into the following one, so
+// the database's commit latency is paid once per batch, not per delivery.
+type Recorder struct {
+	db      *store.DB
+	logger  *slog.Logger
+	writers int
+	reqs    chan recordReq
+	stopped chan struct{}
+	// OnRecorded is called after each committed batch with the new ones.
+	OnRecorded func(n int)
+}
+
+// NewRecorder returns a Recorder over db. writers is how many batches may
+// commit at once (1 suits SQLite's single writer; PostgreSQL profits from a
+// few).
+func NewRecorder(db *store.DB, logger *slog.Logger, writers int) *Recorder {
+	if writers < 1 {
+		writers = 1
+	}
+	return &Recorder{db: db, logger: logger, writers: writers,
+		reqs: make(chan recordReq, maxBatch*writers), stopped: make(chan struct{})}
+}
+
+// Record stores d durably and reports whether it is new (false: the same
+// App and delivery id were recorded before, and nothing was written). It
+// returns only after the transaction holding d has committed. It returns an
+// EUNAVAILABLE error when the recorder has stopped.
+func (r *Recorder) Record(ctx context.Context, d *patchpanda.Delivery) (bool, error) {
+	req := recordReq{d: d, reply: make(chan recordRes, 1)}
+	select {
+	case r.reqs <- req:
+	case <-r.stopped:
+		return false, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "the relay is shutting down")
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	// Once queued, the write happens: wait for it even if the client gave
+	// up, so the answer we would have sent stays true.
+	res := <-req.reply
+	return res.isNew, res.err
+}
+
+// Run writes batches until ctx is cancelled, then finishes what is queued.
+func (r *Recorder) Run(ctx context.Context) {
+	done := make(chan struct{})
+	for range r.writers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			r.loop(ctx)
+		}()
+	}
+	for range r.writers {
+		<-done
+	}
+	close(r.stopped)
+	// Anything that slipped in after the writers stopped is still answered.
+	for {
+		select {
+		case req := <-r.reqs:
+			r.write(context.WithoutCancel(ctx), []recordReq{req})
+		default:
+			return
+		}
+	}
+}
+
+func (r *Recorder) loop(ctx context.Context) {
+	batch := make([]recordReq, 0, maxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case req := <-r.reqs:
+			batch = append(batch[:0], req)
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-r.reqs:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		r.write(context.WithoutCancel(ctx), batch)
+	}
+}
+
+func (r *Recorder) write(ctx context.Context, batch []recordReq) {
+	results := make([]recordRes, len(batch))
+	err := r.db.InTx(ctx, func(q *store.Queries) error {
+		for i, req := range batch {
+			isNew, err := q.RecordDelivery(ctx, req.d)
+			if err != nil {
+				return err
+			}
+			results[i] = recordRes{isNew: isNew}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		// One bad delivery must not fail the others: write them one by one.
+		r.logger.Warn("batched delivery write failed; retrying one by one", "error", err, "batch", len(batch))
+		for _, req := range batch {
+			r.write(ctx, []recordReq{req})
+		}
+		return
+	}
+	n := 0
+	for i, req := range batch {
+		if err != nil {
+			results[i] = recordRes{err: fmt.Errorf("intake: record delivery %s: %w", req.d.DeliveryID, unavailable(err))}
+		} else if results[i].isNew {
+			n++
+		}
+		req.reply <- results[i]
+	}
+	if n > 0 && r.OnRecorded != nil {
+		r.OnRecorded(n)
+	}
+}
+
+// unavailable marks a database failure as retryable by the sender: GitHub
+// shows the failed delivery and the reconciler asks for it again.
+func unavailable(err error) error {
+	var pe *patchpanda.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return errors.Join(patchpanda.Errorf(patchpanda.EUNAVAILABLE, "the delivery could not be stored; it will be redelivered"), err)
+}

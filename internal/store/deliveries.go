@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+// ErrLeaseLost is returned when finishing work whose lease another
+// processor has taken over.
+var ErrLeaseLost = patchpanda.Errorf(patchpanda.ECONFLICT, "lease lost to another processor")
+
+// RecordDelivery stores a delivery unless one with the same App and
+// delivery id exists. It reports whether the delivery is new; a known one
+// is left untouched. ReceivedAt is set when zero.
+func (q *Queries) RecordDelivery(ctx context.Context, d *patchpanda.Delivery) (bool, error) {
+	if d.ReceivedAt.IsZero() {
+		d.ReceivedAt = q.now()
+	}
+	d.ReceivedAt = ts(d.ReceivedAt)
+	d.State = patchpanda.DeliveryPending
+	rows, err := q.query(ctx, `INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+		ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id`,
+		d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, d.Payload, d.ReceivedAt)
+	if err != nil {
+		return false, fmt.Errorf("store: record delivery %s: %w", d.DeliveryID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	if err := rows.Scan(&d.ID); err != nil {
+		return false, fmt.Errorf("store: record delivery %s: %w", d.DeliveryID, err)
+	}
+	return true, rows.Close()
+}
+
+const deliveryColumns = `id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, state, attempts, last_error`
+
+func scanDelivery(row interface{ Scan(...any) error }) (patchpanda.Delivery, error) {
+	var d patchpanda.Delivery
+	err := row.Scan(&d.ID, &d.AppID, &d.DeliveryID, &d.Event, &d.Action, &d.InstallationID, &d.Repository,
+		&d.RepositoryID, &d.Sender, &d.Payload, &d.ReceivedAt, &d.State, &d.Attempts, &d.LastError)
+	d.ReceivedAt = d.ReceivedAt.UTC()
+	return d, err
+}
+
+// ClaimDeliveries leases up to limit pending deliveries that are due, for
+// lease, under token, and returns them oldest first. A delivery whose lease
+// runs out (its processor died) is claimed again by the next caller.
+func (q *Queries) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration, token string) ([]patchpanda.Delivery, error) {
+	now := q.now()
+	skipLocked := ""
+	if q.dialect == Postgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := q.query(ctx, `UPDATE deliveries SET locked_until = $1, lease_token = $2, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $3
+			AND (locked_until IS NULL OR locked_until < $3) ORDER BY id LIMIT $4`+skipLocked+`)
+		RETURNING `+deliveryColumns, now.Add(lease), token, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []patchpanda.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	// RETURNING does not promise an order.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out, nil
+}
+
+// FinishDelivery ends a claimed delivery as done or failed (with reason).
+// It returns an ECONFLICT error when the lease under token was lost, so the
+// caller's transaction rolls back and the work is not done twice.
+func (q *Queries) FinishDelivery(ctx context.Context, id int64, token, state, reason string) error {
+	res, err := q.exec(ctx, `UPDATE deliveries SET state = $1, last_error = $2, processed_at = $3, locked_until = NULL, lease_token = ''
+		WHERE id = $4 AND lease_token = $5 AND state = 'pending'`, state, reason, q.now(), id, token)
+	if err != nil {
+		return fmt.Errorf("store: finish delivery %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("store: finish delivery %d: %w", id, ErrLeaseLost)
+	}
+	return nil
+}
+
+// RetryDelivery releases a claimed delivery to be tried again at next,
+// recording why it failed this time.
+func (q *Queries) RetryDelivery(ctx context.Context, id int64, token string, next time.Time, reason string) error {
+	_, err := q.exec(ctx, `UPDATE deliveries SET next_attempt_at = $1, last_error = $2, locked_until = NULL, lease_token = ''
+		WHERE id = $3 AND lease_token = $4 AND state = 'pending'`, ts(next), reason, id, token)
+	if err != nil {
+		return fmt.Errorf("store: retry delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// Delivery returns one recorded delivery by App and delivery id. It returns
+// an ENOTFOUND error when there is none.
+func (q *Queries) Delivery(ctx context.Context, appID int64, deliveryID string) (patchpanda.Delivery, error) {
+	d, err := scanDelivery(q.queryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE app_id = $1 AND delivery_id = $2`, appID, deliveryID))
+	if err != nil {
+		return d, fmt.Errorf("store: delivery %s: %w", deliveryID, notFound(err, "delivery %s not found", deliveryID))
+	}
+	return d, nil
+}
+
+// KnownDeliveries returns which of ids the relay has recorded for the App.
+func (q *Queries) KnownDeliveries(ctx context.Context, appID int64, ids []string) (map[string]bool, error) {
+	known := make(map[string]bool, len(ids))
+	for start := 0; start < len(ids); start += 100 {
+		chunk := ids[start:min(start+100, len(ids))]
+		args := []any{appID}
+		in := ""
+		for i, id := range chunk {
+			args = append(args, id)
+			if i > 0 {
+				in += ", "
+			}
+			in += fmt.Sprintf("$%d", i+2)
+		}
+		rows, err := q.query(ctx, `SELECT delivery_id FROM deliveries WHERE app_id = $1 AND delivery_id IN (`+in+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: known deliveries: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: known deliveries: %w", err)
+			}
+			known[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: known deliveries: %w", err)
+		}
+	}
+	return known, nil
+}
+
+// DeliveryCounts returns how many deliveries are in each state.
+func (q *Queries) DeliveryCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := q.query(ctx, `SELECT state, COUNT(*) FROM deliveries GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("store: delivery counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("store: delivery counts: %w", err)
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}

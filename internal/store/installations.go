@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+// UpsertInstallation records an installation (created, unsuspended) with
+// its account, clearing any deletion or suspension, and replaces its
+// repositories with repos when repos is not nil.
+func (q *Queries) UpsertInstallation(ctx context.Context, id int64, account string, repos []patchpanda.Repository) error {
+	now := q.now()
+	_, err := q.exec(ctx, `INSERT INTO installations (id, account, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET account = $2, updated_at = $3, deleted_at = NULL, suspended_at = NULL`, id, account, now)
+	if err != nil {
+		return fmt.Errorf("store: upsert installation %d: %w", id, err)
+	}
+	if repos == nil {
+		return nil
+	}
+	if _, err := q.exec(ctx, `DELETE FROM installation_repositories WHERE installation_id = $1`, id); err != nil {
+		return fmt.Errorf("store: upsert installation %d: %w", id, err)
+	}
+	return q.AddInstallationRepositories(ctx, id, repos)
+}
+
+// SetInstallationState marks an installation deleted, suspended or active
+// again ("deleted", "suspended", "active"). Deleting also forgets its
+// repositories.
+func (q *Queries) SetInstallationState(ctx context.Context, id int64, state string) error {
+	now := q.now()
+	var err error
+	switch state {
+	case "deleted":
+		if _, err = q.exec(ctx, `DELETE FROM installation_repositories WHERE installation_id = $1`, id); err == nil {
+			_, err = q.exec(ctx, `UPDATE installations SET deleted_at = $1, updated_at = $1 WHERE id = $2`, now, id)
+		}
+	case "suspended":
+		_, err = q.exec(ctx, `UPDATE installations SET suspended_at = $1, updated_at = $1 WHERE id = $2`, now, id)
+	case "active":
+		_, err = q.exec(ctx, `UPDATE installations SET suspended_at = NULL, updated_at = $1 WHERE id = $2`, now, id)
+	default:
+		return patchpanda.Errorf(patchpanda.EINVALID, "installation state %q is not deleted, suspended or active", state)
+	}
+	if err != nil {
+		return fmt.Errorf("store: installation %d %s: %w", id, state, err)
+	}
+	return nil
+}
+
+// AddInstallationRepositories records repositories as installed.
+func (q *Queries) AddInstallationRepositories(ctx context.Context, id int64, repos []patchpanda.Repository) error {
+	for _, r := range repos {
+		_, err := q.exec(ctx, `INSERT INTO installation_repositories (installation_id, repository_id, full_name) VALUES ($1, $2, $3)
+			ON CONFLICT (installation_id, repository_id) DO UPDATE SET full_name = $3`, id, r.ID, r.FullName())
+		if err != nil {
+			return fmt.Errorf("store: add repository %s to installation %d: %w", r.FullName(), id, err)
+		}
+	}
+	return nil
+}
+
+// RemoveInstallationRepositories forgets repositories of an installation.
+func (q *Queries) RemoveInstallationRepositories(ctx context.Context, id int64, repos []patchpanda.Repository) error {
+	for _, r := range repos {
+		if _, err := q.exec(ctx, `DELETE FROM installation_repositories WHERE installation_id = $1 AND repository_id = $2`, id, r.ID); err != nil {
+			return fmt.Errorf("store: remove repository %s from installation %d: %w", r.FullName(), id, err)
+		}
+	}
+	return nil
+}
+
+// InstallationFor returns the id of the active installation that has the
+// repository "owner/name" (case-insensitively, as GitHub names are). It
+// returns an ENOTFOUND error when the App is not installed there.
+func (q *Queries) InstallationFor(ctx context.Context, fullName string) (int64, error) {
+	var id int64
+	err := q.queryRow(ctx, `SELECT r.installation_id FROM installation_repositories r JOIN installations i ON i.id = r.installation_id
+		WHERE LOWER(r.full_name) = LOWER($1) AND i.deleted_at IS NULL AND i.suspended_at IS NULL
+		ORDER BY r.installation_id LIMIT 1`, fullName).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: installation for %s: %w", fullName, notFound(err, "PatchPanda is not installed on %s", fullName))
+	}
+	return id, nil
+}
