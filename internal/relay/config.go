@@ -35,6 +35,7 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	ShutdownTimeout   time.Duration
+	DeliveryLease     time.Duration
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -62,6 +63,7 @@ var settings = []setting{
 	{"oidc-redirect-url", "PATCHPANDA_OIDC_REDIRECT_URL", "dashboard single sign-on redirect URL", ""},
 	{"log-level", "PATCHPANDA_LOG_LEVEL", "debug, info, warn or error", "info"},
 	{"log-format", "PATCHPANDA_LOG_FORMAT", "text or json", "text"},
+	{"delivery-lease", "PATCHPANDA_DELIVERY_LEASE", "how long a relay owns a delivery it is processing before another relay may take it over", "60s"},
 	{"shutdown-timeout", "PATCHPANDA_SHUTDOWN_TIMEOUT", "how long a graceful shutdown waits for in-flight work", "30s"},
 }
 
@@ -187,6 +189,9 @@ func configFrom(cmd *cli.Command) (Config, error) {
 		bad("shutdown-timeout", "%q is not a positive duration like 30s", cmd.String("shutdown-timeout"))
 	}
 	c.ShutdownTimeout = d
+	if c.DeliveryLease, err = time.ParseDuration(cmd.String("delivery-lease")); err != nil || c.DeliveryLease < time.Second {
+		bad("delivery-lease", "%q is not a duration of at least 1s", cmd.String("delivery-lease"))
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -85,6 +85,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 	r.Recorder = intake.NewRecorder(db, logger, writers)
 	d := &dispatch.Dispatcher{Logger: logger}
 	r.Processor = intake.NewProcessor(db, logger, d.Handle, r.Metrics)
+	if cfg.DeliveryLease > 0 {
+		r.Processor.Lease = cfg.DeliveryLease
+	}
 	r.Recorder.OnRecorded = func(int) { r.Processor.Wake() }
 	r.workers = append(r.workers, r.Recorder.Run, r.Processor.Run)
 

@@ -1,0 +1,179 @@
+// Command bench measures webhook intake on this machine: accepted deliveries
+// per second and time to answer, at a fixed rate and at full speed, for a
+// relay on SQLite, a relay on PostgreSQL (with -postgres), and a bare
+// handler that only verifies the signature and answers 202 (the floor).
+// Everything runs on loopback. Run it with `make bench`.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/patchpanda/patchpanda/internal/relay"
+	"github.com/patchpanda/patchpanda/internal/webhook"
+	"github.com/patchpanda/patchpanda/internal/webhookload"
+)
+
+const secret = "bench-secret"
+
+func main() {
+	pg := flag.String("postgres", os.Getenv("PATCHPANDA_TEST_POSTGRES_URL"), "admin URL of a PostgreSQL server (a database is created for the run)")
+	dur := flag.Duration("duration", 5*time.Second, "length of each measurement")
+	rate := flag.Int("rate", 1000, "fixed rate in deliveries per second")
+	workers := flag.Int("workers", 64, "concurrent senders at full speed")
+	flag.Parse()
+	if err := run(*pg, *dur, *rate, *workers); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type target struct {
+	name string
+	url  string
+	stop func()
+}
+
+func run(pg string, dur time.Duration, rate, workers int) error {
+	ctx := context.Background()
+	var targets []target
+	bare, err := startBare()
+	if err != nil {
+		return err
+	}
+	targets = append(targets, bare)
+	dir, err := os.MkdirTemp("", "ppbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sq, err := startRelay(ctx, "relay, SQLite", "sqlite:"+filepath.Join(dir, "bench.db"))
+	if err != nil {
+		return err
+	}
+	targets = append(targets, sq)
+	if pg != "" {
+		u, drop, err := createDB(ctx, pg)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		p, err := startRelay(ctx, "relay, PostgreSQL", u)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, p)
+	}
+	defer func() {
+		for _, t := range targets {
+			t.stop()
+		}
+	}()
+
+	fmt.Printf("machine: %d cores (%s), %s/%s, %s\n", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Printf("payload: installation_repositories, %d bytes, signed; each run %s\n\n", len(webhookload.InstallationRepositories(1)), dur)
+	fmt.Println("| target | load | accepted/s | p50 | p99 | max | failed |")
+	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+	for i, t := range targets {
+		for _, mode := range []struct {
+			name    string
+			rate    int
+			workers int
+		}{{fmt.Sprintf("fixed %d/s", rate), rate, 64}, {fmt.Sprintf("full speed, %d senders", workers), 0, workers}} {
+			res := webhookload.Run(ctx, webhookload.Options{
+				URL: t.url, Secret: secret, Rate: mode.rate, Duration: dur, Workers: mode.workers,
+				Payload: webhookload.InstallationRepositories, IDPrefix: fmt.Sprintf("%d-%d-%d-", time.Now().UnixNano(), i, mode.rate),
+			})
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d |\n", t.name, mode.name, res.PerSecond(),
+				ms(res.P50), ms(res.P99), ms(res.Max), res.Failed)
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func startBare() (target, error) {
+	v, err := webhook.NewVerifier([]string{secret})
+	if err != nil {
+		return target{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return target{}, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := v.Read(r, 0); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"status":"accepted"}`)
+	})}
+	go srv.Serve(ln)
+	return target{name: "bare handler (verify + 202)", url: "http://" + ln.Addr().String() + "/webhooks/github",
+		stop: func() { srv.Close() }}, nil
+}
+
+func startRelay(ctx context.Context, name, dbURL string) (target, error) {
+	cfg := relay.Config{Addr: "127.0.0.1:0", DatabaseURL: dbURL, QueueBackend: "db", WebhookSecrets: []string{secret},
+		GitHubAPIURL: "https://api.github.com", ShutdownTimeout: 10 * time.Second}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := relay.Open(ctx, cfg, logger)
+	if err != nil {
+		return target{}, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.Run(rctx); close(done) }()
+	return target{name: name, url: r.URL() + "/webhooks/github", stop: func() { cancel(); <-done; r.Close() }}, nil
+}
+
+func createDB(ctx context.Context, admin string) (string, func(), error) {
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("pp_bench_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), func() {
+		db.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		db.Close()
+	}, nil
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			_, v, _ := strings.Cut(line, ":")
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
