@@ -56,3 +56,101 @@ type Message struct {
 	BillingProject string          `json:"billing_project"`
 	CreatedAt      time.Time       `json:"created_at"`
 }
+
+// Job is one attempt at work for one pull request. A replay is a new Job
+// with the same RootID and the next Attempt.
+type Job struct {
+	ID             string          `json:"id"`
+	RootID         string          `json:"root_id"`
+	Attempt        int             `json:"attempt"`
+	ReplayOf       string          `json:"replay_of,omitempty"`
+	Kind           string          `json:"kind"`
+	Repository     Repository      `json:"repository"`
+	InstallationID int64           `json:"installation_id"`
+	PullRequest    PullRequest     `json:"pull_request"`
+	RequestedBy    string          `json:"requested_by"`
+	Trigger        Trigger         `json:"trigger"`
+	Config         json.RawMessage `json:"config"`
+	BillingProject string          `json:"billing_project,omitempty"`
+	State          JobState        `json:"state"`
+	CheckRunID     int64           `json:"check_run_id,omitempty"`
+	CostMicros     int64           `json:"cost_micros"`
+	ResultURL      string          `json:"result_url,omitempty"`
+	Message        string          `json:"message,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
+	StartedAt      *time.Time      `json:"started_at,omitempty"`
+	FinishedAt     *time.Time      `json:"finished_at,omitempty"`
+	LeaseExpiresAt *time.Time      `json:"lease_expires_at,omitempty"`
+	// UniqueKey makes creation idempotent: a second job with the same key
+	// is never created (e.g. one job per delivery and command).
+	UniqueKey string     `json:"-"`
+	Events    []JobEvent `json:"events,omitempty"`
+}
+
+// QueueMessage returns the message handed to the worker for j.
+func (j *Job) QueueMessage() Message {
+	cfg := j.Config
+	if len(cfg) == 0 {
+		cfg = json.RawMessage("{}")
+	}
+	return Message{
+		Version: MessageVersion, ID: j.ID, Kind: j.Kind, Attempt: j.Attempt,
+		Repository: j.Repository, InstallationID: j.InstallationID, PullRequest: j.PullRequest,
+		RequestedBy: j.RequestedBy, Trigger: j.Trigger, Config: cfg,
+		BillingProject: j.BillingProject, CreatedAt: j.CreatedAt,
+	}
+}
+
+// JobEvent is one thing that happened to a job, reported by the worker or
+// the relay.
+type JobEvent struct {
+	ID         int64     `json:"id"`
+	Type       string    `json:"type"`
+	Message    string    `json:"message,omitempty"`
+	CostMicros int64     `json:"cost_micros,omitempty"`
+	URL        string    `json:"url,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// The event types a worker reports, and the relay's own.
+const (
+	EventStarted   = "started"
+	EventProgress  = "progress"
+	EventSucceeded = "succeeded"
+	EventFailed    = "failed"
+	EventCancelled = "cancelled"
+	EventQueued    = "queued"
+	EventRequeued  = "requeued"
+)
+
+// Next returns the state an event of type ev moves a job in state s to. It
+// returns an ECONFLICT error for a transition the state machine does not
+// allow: queued → running → succeeded | failed | cancelled, queued →
+// cancelled, and progress only while running.
+func (s JobState) Next(ev string) (JobState, error) {
+	switch {
+	case ev == EventStarted && s == JobQueued:
+		return JobRunning, nil
+	case ev == EventProgress && s == JobRunning:
+		return JobRunning, nil
+	case ev == EventSucceeded && s == JobRunning:
+		return JobSucceeded, nil
+	case ev == EventFailed && (s == JobRunning || s == JobQueued):
+		return JobFailed, nil
+	case ev == EventCancelled && (s == JobQueued || s == JobRunning):
+		return JobCancelled, nil
+	}
+	return s, Errorf(ECONFLICT, "a %s event is not allowed for a job that is %s", ev, s)
+}
+
+// JobFilter selects jobs for listing. Zero fields match everything.
+type JobFilter struct {
+	Repository string
+	State      JobState
+	Trigger    Trigger
+	Since      time.Time
+	// After is the cursor of the last job of the previous page.
+	After string
+	Limit int
+}
