@@ -1,23 +1,78 @@
 // Package dispatch turns recorded webhook deliveries into decisions and
-// work: installations kept current, and PR comment commands and PR events
-// checked (who asked, config, budget) and turned into jobs. It runs inside
-// the intake processor, never in a request.
+// work: installations kept current, and PR comment commands, PR events and
+// check-run re-runs checked (who asked, config, budget) and turned into
+// jobs. It runs inside the intake processor, never in a request: a
+// Handle returns the Commit that writes the job, its outbox entries and
+// audit events in the transaction that marks the delivery done.
 package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/patchpanda/patchpanda/internal/authz"
+	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/intake"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/webhook"
 )
 
+// GitHub is what dispatch reads from GitHub.
+type GitHub interface {
+	PullRequest(ctx context.Context, installationID int64, owner, repo string, number int) (*githubapp.PullRequest, error)
+	Contents(ctx context.Context, installationID int64, owner, repo, path, ref string) (*githubapp.File, error)
+	CollaboratorPermission(ctx context.Context, installationID int64, owner, repo, user string) (*githubapp.Permission, error)
+	TeamMembership(ctx context.Context, installationID int64, org, slug, user string) (githubapp.Membership, error)
+}
+
+// Budget is a repository's billing state.
+type Budget struct {
+	Project string // "" when the repository is bound to none
+	Over    bool
+	// Detail explains the numbers, for the check run.
+	Detail string
+}
+
+// Budgets tells whether a repository may spend.
+type Budgets interface {
+	Check(ctx context.Context, repo string) (Budget, error)
+}
+
+// Enqueued is told after a job is committed, to wake the outbox runners.
+type Enqueued func()
+
 // Dispatcher handles deliveries by event.
 type Dispatcher struct {
-	Logger *slog.Logger
+	Logger  *slog.Logger
+	GitHub  GitHub
+	Server  *config.Server
+	Budgets Budgets // nil: no budgets
+	Now     func() time.Time
+
+	perms   *authz.Cache[string, config.Permission]
+	teams   *authz.Cache[string, bool]
+	configs *authz.Cache[string, configResult]
+}
+
+type configResult struct {
+	cfg *config.RepoConfig
+	err error
+}
+
+// New returns a Dispatcher whose permission and team look-ups are cached
+// for a minute, and repository configs by commit for ten.
+func New(logger *slog.Logger, gh GitHub, server *config.Server, budgets Budgets) *Dispatcher {
+	now := time.Now
+	return &Dispatcher{Logger: logger, GitHub: gh, Server: server, Budgets: budgets, Now: now,
+		perms:   authz.NewCache[string, config.Permission](time.Minute, 10000, now),
+		teams:   authz.NewCache[string, bool](time.Minute, 10000, now),
+		configs: authz.NewCache[string, configResult](10*time.Minute, 2000, now),
+	}
 }
 
 // Handle is an intake.Handler: it parses the delivery's payload and returns
@@ -33,6 +88,12 @@ func (d *Dispatcher) Handle(ctx context.Context, del patchpanda.Delivery) (intak
 		return installation(e), nil
 	case *webhook.InstallationRepositoriesEvent:
 		return installationRepositories(e), nil
+	case *webhook.IssueCommentEvent:
+		return d.comment(ctx, del, e)
+	case *webhook.PullRequestEvent:
+		return d.pullRequest(ctx, del, e)
+	case *webhook.CheckRunEvent:
+		return d.checkRun(ctx, del, e)
 	default:
 		return nil, nil
 	}
@@ -64,4 +125,91 @@ func installationRepositories(e *webhook.InstallationRepositoriesEvent) intake.C
 		}
 		return q.RemoveInstallationRepositories(ctx, e.InstallationID, e.Removed)
 	}
+}
+
+// configFile is where a repository keeps its PatchPanda config.
+const configFile = ".testbot.yml"
+
+// repoConfig loads .testbot.yml at ref ("" for the default branch). A
+// missing file is (nil, nil); a file that does not parse returns its
+// config.ValidationErrors. Results at a commit sha are cached.
+func (d *Dispatcher) repoConfig(ctx context.Context, inst int64, repo patchpanda.Repository, ref string) (*config.RepoConfig, error) {
+	key := fmt.Sprintf("%d/%s@%s", inst, repo.FullName(), ref)
+	if ref != "" {
+		if r, ok := d.configs.Get(key); ok {
+			return r.cfg, r.err
+		}
+	}
+	f, err := d.GitHub.Contents(ctx, inst, repo.Owner, repo.Name, configFile, ref)
+	if errors.Is(err, githubapp.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: load %s at %q: %w", configFile, ref, err)
+	}
+	cfg, perr := config.ParseRepoConfig(configFile, f.Content)
+	if ref != "" {
+		d.configs.Set(key, configResult{cfg, perr})
+	}
+	return cfg, perr
+}
+
+// decide asks authz whether actor may act on repo, doing the look-ups it
+// needs through the caches.
+func (d *Dispatcher) decide(ctx context.Context, inst int64, repo patchpanda.Repository, actor authz.Actor, ev authz.Event, fork bool, access config.Access) (authz.Decision, error) {
+	p := authz.Policy{RBAC: d.rbac(), Access: access}
+	need := authz.Needs(p, repo.FullName(), actor)
+	req := authz.Request{Actor: actor, Repo: repo.FullName(), Event: ev, Fork: fork, Permission: config.PermissionNone}
+	if need.Permission {
+		key := fmt.Sprintf("%d/%s/%s", inst, repo.FullName(), actor.Login)
+		perm, ok := d.perms.Get(key)
+		if !ok {
+			got, err := d.GitHub.CollaboratorPermission(ctx, inst, repo.Owner, repo.Name, actor.Login)
+			switch {
+			case errors.Is(err, githubapp.ErrNotFound):
+				perm = config.PermissionNone
+			case err != nil:
+				return authz.Decision{}, fmt.Errorf("dispatch: permission of %s on %s: %w", actor.Login, repo.FullName(), err)
+			default:
+				if perm, err = config.ParsePermission(got.Permission); err != nil {
+					perm = config.PermissionNone
+				}
+			}
+			d.perms.Set(key, perm)
+		}
+		req.Permission = perm
+	}
+	for _, team := range need.Teams {
+		key := fmt.Sprintf("%d/%s/%s", inst, team, actor.Login)
+		member, ok := d.teams.Get(key)
+		if !ok {
+			org, slug, _ := cutTeam(team)
+			m, err := d.GitHub.TeamMembership(ctx, inst, org, slug, actor.Login)
+			if err != nil && !errors.Is(err, githubapp.ErrNotFound) {
+				return authz.Decision{}, fmt.Errorf("dispatch: team %s membership of %s: %w", team, actor.Login, err)
+			}
+			member = err == nil && m.Active()
+			d.teams.Set(key, member)
+		}
+		if member {
+			req.Teams = append(req.Teams, team)
+		}
+	}
+	return authz.Decide(p, req), nil
+}
+
+func (d *Dispatcher) rbac() config.RBAC {
+	if d.Server == nil {
+		return config.RBAC{}
+	}
+	return d.Server.RBAC
+}
+
+func cutTeam(t string) (org, slug string, ok bool) {
+	for i := 0; i < len(t); i++ {
+		if t[i] == '/' {
+			return t[:i], t[i+1:], true
+		}
+	}
+	return "", t, false
 }

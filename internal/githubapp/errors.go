@@ -133,3 +133,6 @@ func isSecondaryLimit(body []byte) bool {
 	b := strings.ToLower(string(body))
 	return strings.Contains(b, "secondary rate limit") || strings.Contains(b, "abuse")
 }
+
+// RetryAfter returns when GitHub said to try again, or the zero time.
+func (e *APIError) RetryAfter() time.Time { return e.RetryAt }

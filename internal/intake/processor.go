@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -46,6 +45,8 @@ type Processor struct {
 	Poll time.Duration
 	// Batch is how many deliveries to claim at once.
 	Batch int
+	// AfterCommit, when set, is called after a delivery's work committed.
+	AfterCommit func()
 
 	wake chan struct{}
 }
@@ -123,6 +124,9 @@ func (p *Processor) process(ctx context.Context, d patchpanda.Delivery, token st
 			return q.FinishDelivery(ctx, d.ID, token, patchpanda.DeliveryDone, "")
 		})
 		if err == nil {
+			if commit != nil && p.AfterCommit != nil {
+				p.AfterCommit()
+			}
 			p.observe(d.Event, "done")
 			log.Debug("delivery processed")
 			return
@@ -135,9 +139,9 @@ func (p *Processor) process(ctx context.Context, d patchpanda.Delivery, token st
 	if ctx.Err() != nil {
 		return // shutting down: the lease expires and the delivery is retried
 	}
-	if permanent(err) || d.Attempts >= p.MaxAttempts {
+	if patchpanda.Permanent(err) || d.Attempts >= p.MaxAttempts {
 		reason := patchpanda.ErrorMessage(err)
-		if !permanent(err) {
+		if !patchpanda.Permanent(err) {
 			reason = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, err)
 		}
 		if ferr := p.DB.FinishDelivery(ctx, d.ID, token, patchpanda.DeliveryFailed, reason); ferr != nil {
@@ -147,7 +151,7 @@ func (p *Processor) process(ctx context.Context, d patchpanda.Delivery, token st
 		log.Warn("delivery failed", "error", err)
 		return
 	}
-	next := time.Now().Add(Backoff(d.Attempts))
+	next := time.Now().Add(patchpanda.Backoff(d.Attempts))
 	if rerr := p.DB.RetryDelivery(ctx, d.ID, token, next, err.Error()); rerr != nil {
 		log.Error("scheduling a delivery retry", "error", rerr)
 	}
@@ -170,26 +174,6 @@ func (p *Processor) observe(event, result string) {
 	if p.Metrics != nil {
 		p.Metrics.Processed(event, result)
 	}
-}
-
-func permanent(err error) bool {
-	switch patchpanda.ErrorCode(err) {
-	case patchpanda.EINVALID, patchpanda.ENOTFOUND, patchpanda.EFORBIDDEN, patchpanda.EUNSUPPORTED, patchpanda.ETOOLARGE:
-		return true
-	}
-	return false
-}
-
-// Backoff returns how long to wait before attempt n+1: exponential from 2
-// seconds, capped at 10 minutes, with ±20% jitter so retries spread out.
-func Backoff(attempt int) time.Duration {
-	d := 2 * time.Second
-	for i := 1; i < attempt && d < 10*time.Minute; i++ {
-		d *= 2
-	}
-	d = min(d, 10*time.Minute)
-	jitter := time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
-	return d + jitter
 }
 
 func newToken() string {

@@ -91,8 +91,8 @@ func (m *Metrics) Delivery(event, outcome string) { m.deliveries.WithLabelValues
 func (m *Metrics) Processed(event, result string) { m.processed.WithLabelValues(event, result).Inc() }
 
 // GitHubCall records one call to the GitHub API.
-func (m *Metrics) GitHubCall(route string, code int, d time.Duration) {
-	m.github.WithLabelValues(route, strconv.Itoa(code)).Observe(d.Seconds())
+func (m *Metrics) GitHubCall(method, route string, code int, d time.Duration) {
+	m.github.WithLabelValues(method+" "+route, strconv.Itoa(code)).Observe(d.Seconds())
 }
 
 // Redelivery records one redelivery request and its result.

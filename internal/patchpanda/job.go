@@ -1,7 +1,10 @@
 package patchpanda
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -153,4 +156,36 @@ type JobFilter struct {
 	// After is the cursor of the last job of the previous page.
 	After string
 	Limit int
+}
+
+// NewJobID returns a new job id: "job_", the time in milliseconds and 48
+// random bits, in hex, so ids sort by creation time.
+func NewJobID(t time.Time) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("job_%012x%s", t.UnixMilli(), hex.EncodeToString(b[:]))
+}
+
+// WorkerEvent is what a worker reports about a job: a type of started,
+// progress, succeeded or failed, with an optional message, the pull
+// request it opened and what it cost.
+type WorkerEvent struct {
+	Type           string   `json:"type"`
+	Message        string   `json:"message,omitempty"`
+	PullRequestURL string   `json:"pull_request_url,omitempty"`
+	CostUSD        *float64 `json:"cost_usd,omitempty"`
+}
+
+// JobToken is a short-lived installation token for one job's repository.
+// It is a secret: it is answered to the worker once and never logged.
+type JobToken struct {
+	Token       string            `json:"token"`
+	ExpiresAt   time.Time         `json:"expires_at"`
+	Repository  string            `json:"repository"`
+	Permissions map[string]string `json:"permissions"`
+}
+
+// String hides the token, so printing a JobToken cannot leak it.
+func (t JobToken) String() string {
+	return "JobToken{" + t.Repository + ", expires " + t.ExpiresAt.String() + "}"
 }

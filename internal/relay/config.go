@@ -36,6 +36,8 @@ type Config struct {
 	LogFormat         string
 	ShutdownTimeout   time.Duration
 	DeliveryLease     time.Duration
+	JobHeartbeat      time.Duration
+	StuckJobPolicy    string
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -64,6 +66,8 @@ var settings = []setting{
 	{"log-level", "PATCHPANDA_LOG_LEVEL", "debug, info, warn or error", "info"},
 	{"log-format", "PATCHPANDA_LOG_FORMAT", "text or json", "text"},
 	{"delivery-lease", "PATCHPANDA_DELIVERY_LEASE", "how long a relay owns a delivery it is processing before another relay may take it over", "60s"},
+	{"job-heartbeat", "PATCHPANDA_JOB_HEARTBEAT", "how long a running job may go without an event from its worker before it counts as stuck", "10m"},
+	{"stuck-job-policy", "PATCHPANDA_STUCK_JOB_POLICY", "what happens to a stuck job: requeue or fail", "requeue"},
 	{"shutdown-timeout", "PATCHPANDA_SHUTDOWN_TIMEOUT", "how long a graceful shutdown waits for in-flight work", "30s"},
 }
 
@@ -191,6 +195,12 @@ func configFrom(cmd *cli.Command) (Config, error) {
 	c.ShutdownTimeout = d
 	if c.DeliveryLease, err = time.ParseDuration(cmd.String("delivery-lease")); err != nil || c.DeliveryLease < time.Second {
 		bad("delivery-lease", "%q is not a duration of at least 1s", cmd.String("delivery-lease"))
+	}
+	if c.JobHeartbeat, err = time.ParseDuration(cmd.String("job-heartbeat")); err != nil || c.JobHeartbeat < time.Second {
+		bad("job-heartbeat", "%q is not a duration of at least 1s", cmd.String("job-heartbeat"))
+	}
+	if c.StuckJobPolicy = cmd.String("stuck-job-policy"); c.StuckJobPolicy != "requeue" && c.StuckJobPolicy != "fail" {
+		bad("stuck-job-policy", "%q is not requeue or fail", c.StuckJobPolicy)
 	}
 	return c, errors.Join(errs...)
 }

@@ -14,10 +14,14 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/dispatch"
+	"github.com/patchpanda/patchpanda/internal/feedback"
+	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/intake"
+	"github.com/patchpanda/patchpanda/internal/jobs"
 	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/metrics"
+	"github.com/patchpanda/patchpanda/internal/outbox"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/webhook"
 )
@@ -33,6 +37,9 @@ type Relay struct {
 	// Recorder and Processor are the durable webhook intake.
 	Recorder  *intake.Recorder
 	Processor *intake.Processor
+	GitHub    *githubapp.Client
+	Jobs      *jobs.Service
+	queue     publisher
 
 	ln     net.Listener
 	server *http.Server
@@ -78,18 +85,47 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 	} else {
 		logger.Warn("no webhook secret configured: POST /webhooks/github refuses every delivery (set PATCHPANDA_WEBHOOK_SECRET)")
 	}
+	if r.GitHub, err = openGitHub(cfg, logger, r.Metrics.GitHubCall); err != nil {
+		db.Close()
+		return nil, err
+	}
+	server, err := loadServerConfig(cfg.ServerConfig)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if r.queue, err = openQueue(ctx, cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	ready := []httpapi.Check{{Name: "database", Check: db.Ping}}
+	if r.queue != nil {
+		ready = append(ready, httpapi.Check{Name: "queue", Check: r.queue.Ping})
+	}
+
+	publishRunner := outbox.New(db, store.OutboxPublish, publish(r.queue), logger)
+	sender := &feedback.Sender{GitHub: r.GitHub, DB: db, Limit: feedback.NewLimiter(80, 20, time.Now)}
+	githubRunner := outbox.New(db, store.OutboxGitHub, sender.Send, logger)
+	r.Jobs = jobs.NewService(db, r.GitHub, logger)
+	r.Jobs.DBQueue = cfg.QueueBackend == "db"
+	r.Jobs.StuckPolicy = cfg.StuckJobPolicy
+	r.Jobs.Heartbeat = cfg.JobHeartbeat
+	r.Jobs.Enqueued = func() { publishRunner.Wake(); githubRunner.Wake(); r.Jobs.Notify() }
+
 	writers := 1 // SQLite has one writer; batches do the sharing
 	if db.Dialect() == store.Postgres {
 		writers = 4
 	}
 	r.Recorder = intake.NewRecorder(db, logger, writers)
-	d := &dispatch.Dispatcher{Logger: logger}
+	d := dispatch.New(logger, r.GitHub, server, nil)
 	r.Processor = intake.NewProcessor(db, logger, d.Handle, r.Metrics)
 	if cfg.DeliveryLease > 0 {
 		r.Processor.Lease = cfg.DeliveryLease
 	}
+	r.Processor.AfterCommit = r.Jobs.Enqueued
 	r.Recorder.OnRecorded = func(int) { r.Processor.Wake() }
-	r.workers = append(r.workers, r.Recorder.Run, r.Processor.Run)
+	r.workers = append(r.workers, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
+		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
 
 	api := &httpapi.Server{
 		Logger:   logger,
@@ -98,7 +134,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 		Audit:    db,
 		Metrics:  r.Metrics.Handler(),
 		Observer: r.Metrics,
-		Ready:    []httpapi.Check{{Name: "database", Check: db.Ping}},
+		Ready:    ready,
+		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs)},
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
 			Logger: logger, Metrics: r.Metrics,
@@ -174,7 +211,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database. Call it after Run returns.
+// Close releases the queue and the database. Call it after Run returns.
 func (r *Relay) Close() error {
+	if r.queue != nil {
+		r.queue.Close()
+	}
 	return r.DB.Close()
 }

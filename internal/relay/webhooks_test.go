@@ -16,7 +16,7 @@ import (
 )
 
 func withSecrets(s ...string) func(*relay.Config) {
-	return func(c *relay.Config) { c.WebhookSecrets = s; c.GitHubAppID = 42 }
+	return func(c *relay.Config) { c.WebhookSecrets = s }
 }
 
 type delivery struct {

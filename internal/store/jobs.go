@@ -329,3 +329,13 @@ func (q *Queries) CountJobs(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// MaxAttempt returns the highest attempt number among a root job's
+// attempts.
+func (q *Queries) MaxAttempt(ctx context.Context, rootID string) (int, error) {
+	var n int
+	if err := q.queryRow(ctx, `SELECT COALESCE(MAX(attempt), 0) FROM jobs WHERE root_id = $1`, rootID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: max attempt of %s: %w", rootID, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,140 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+// JobService is the jobs API and the worker API.
+type JobService interface {
+	List(ctx context.Context, f patchpanda.JobFilter) ([]*patchpanda.Job, string, error)
+	Get(ctx context.Context, id string) (*patchpanda.Job, error)
+	Replay(ctx context.Context, id, actor string) (*patchpanda.Job, error)
+	Lease(ctx context.Context, wait time.Duration) (*patchpanda.Job, error)
+	Report(ctx context.Context, id string, ev patchpanda.WorkerEvent, actor string) (*patchpanda.Job, error)
+	Token(ctx context.Context, id, actor string) (*patchpanda.JobToken, error)
+}
+
+// JobList answers GET /api/jobs. Next is the cursor of the next page.
+type JobList struct {
+	Jobs []*patchpanda.Job `json:"jobs"`
+	Next string            `json:"next,omitempty"`
+}
+
+// Lease answers POST /api/worker/lease.
+type Lease struct {
+	Job            patchpanda.Message `json:"job"`
+	LeaseExpiresAt time.Time          `json:"lease_expires_at"`
+}
+
+// JobRoutes serves the jobs and worker API over svc.
+func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
+	return func(mux *http.ServeMux, s *Server) {
+		mux.Handle("GET /api/jobs", s.Require(patchpanda.ScopeJobsRead, func(w http.ResponseWriter, r *http.Request) error {
+			f, err := jobFilter(r)
+			if err != nil {
+				return err
+			}
+			js, next, err := svc.List(r.Context(), f)
+			if err != nil {
+				return err
+			}
+			if js == nil {
+				js = []*patchpanda.Job{}
+			}
+			writeJSON(w, http.StatusOK, JobList{Jobs: js, Next: next})
+			return nil
+		}))
+		mux.Handle("GET /api/jobs/{id}", s.Require(patchpanda.ScopeJobsRead, func(w http.ResponseWriter, r *http.Request) error {
+			j, err := svc.Get(r.Context(), r.PathValue("id"))
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, j)
+			return nil
+		}))
+		mux.Handle("POST /api/jobs/{id}/replay", s.Require(patchpanda.ScopeJobsWrite, func(w http.ResponseWriter, r *http.Request) error {
+			j, err := svc.Replay(r.Context(), r.PathValue("id"), actor(r))
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusCreated, j)
+			return nil
+		}))
+		mux.Handle("POST /api/worker/lease", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
+			wait := time.Duration(0)
+			if v := r.URL.Query().Get("wait"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 || n > 60 {
+					return patchpanda.Errorf(patchpanda.EINVALID, "wait %q must be a number of seconds from 0 to 60", v)
+				}
+				wait = time.Duration(n) * time.Second
+			}
+			j, err := svc.Lease(r.Context(), wait)
+			if err != nil {
+				return err
+			}
+			if j == nil {
+				w.WriteHeader(http.StatusNoContent)
+				return nil
+			}
+			writeJSON(w, http.StatusOK, Lease{Job: j.QueueMessage(), LeaseExpiresAt: *j.LeaseExpiresAt})
+			return nil
+		}))
+		mux.Handle("POST /api/jobs/{id}/events", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
+			var ev patchpanda.WorkerEvent
+			if err := decodeJSON(w, r, &ev); err != nil {
+				return err
+			}
+			j, err := svc.Report(r.Context(), r.PathValue("id"), ev, actor(r))
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, j)
+			return nil
+		}))
+		mux.Handle("POST /api/jobs/{id}/token", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
+			tok, err := svc.Token(r.Context(), r.PathValue("id"), actor(r))
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, tok)
+			return nil
+		}))
+	}
+}
+
+func jobFilter(r *http.Request) (patchpanda.JobFilter, error) {
+	q := r.URL.Query()
+	f := patchpanda.JobFilter{Repository: q.Get("repo"), State: patchpanda.JobState(q.Get("state")),
+		Trigger: patchpanda.Trigger(q.Get("trigger")), After: q.Get("cursor")}
+	switch f.State {
+	case "", patchpanda.JobQueued, patchpanda.JobRunning, patchpanda.JobSucceeded, patchpanda.JobFailed, patchpanda.JobCancelled:
+	default:
+		return f, patchpanda.Errorf(patchpanda.EINVALID, "state %q is not one of queued, running, succeeded, failed, cancelled", f.State)
+	}
+	switch f.Trigger {
+	case "", patchpanda.TriggerComment, patchpanda.TriggerPullRequest, patchpanda.TriggerReplay, patchpanda.TriggerCheckRerun:
+	default:
+		return f, patchpanda.Errorf(patchpanda.EINVALID, "trigger %q is not one of comment, pull_request, replay, check_rerun", f.Trigger)
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return f, patchpanda.Errorf(patchpanda.EINVALID, "since %q is not an RFC 3339 time", v)
+		}
+		f.Since = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return f, patchpanda.Errorf(patchpanda.EINVALID, "limit %q must be between 1 and 500", v)
+		}
+		f.Limit = n
+	}
+	return f, nil
+}

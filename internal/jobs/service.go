@@ -1,0 +1,247 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/patchpanda/patchpanda/internal/githubapp"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/queue"
+	"github.com/patchpanda/patchpanda/internal/store"
+)
+
+// Tokens mints installation tokens.
+type Tokens interface {
+	Token(ctx context.Context, installationID int64, req githubapp.TokenRequest) (*githubapp.InstallationToken, error)
+	Enabled() bool
+}
+
+// Service is the REST API's view of jobs: listing, replay, and the
+// worker's side (leases, tokens, events).
+type Service struct {
+	DB     *store.DB
+	Tokens Tokens
+	Logger *slog.Logger
+	// DBQueue is true when workers lease jobs from the database.
+	DBQueue bool
+	// Visibility is how long a leased job stays hidden before a "started"
+	// event; Heartbeat is how long any event keeps a running job's lease.
+	Visibility, Heartbeat time.Duration
+	// StuckPolicy is "requeue" or "fail": what happens to a running job
+	// whose lease ran out.
+	StuckPolicy string
+	// Enqueued is called after a job is committed (wakes the outbox).
+	Enqueued func()
+	// wake is signalled when a job may be ready to lease.
+	wake chan struct{}
+}
+
+// NewService returns a Service with a 5-minute visibility timeout, a
+// 10-minute heartbeat and the requeue policy.
+func NewService(db *store.DB, tokens Tokens, logger *slog.Logger) *Service {
+	return &Service{DB: db, Tokens: tokens, Logger: logger, DBQueue: true, Visibility: 5 * time.Minute,
+		Heartbeat: 10 * time.Minute, StuckPolicy: "requeue", Enqueued: func() {}, wake: make(chan struct{}, 1)}
+}
+
+// Notify tells leasers that a job may be ready. It never blocks.
+func (s *Service) Notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// List returns a page of jobs and the next page's cursor.
+func (s *Service) List(ctx context.Context, f patchpanda.JobFilter) ([]*patchpanda.Job, string, error) {
+	return s.DB.Jobs(ctx, f)
+}
+
+// Get returns a job with its events.
+func (s *Service) Get(ctx context.Context, id string) (*patchpanda.Job, error) {
+	return s.DB.Job(ctx, id)
+}
+
+// Replay enqueues id's work again as a new attempt.
+func (s *Service) Replay(ctx context.Context, id, actor string) (*patchpanda.Job, error) {
+	var j *patchpanda.Job
+	err := s.DB.InTx(ctx, func(q *store.Queries) error {
+		orig, err := q.Job(ctx, id)
+		if err != nil {
+			return err
+		}
+		j, err = Replay(ctx, q, orig, actor, patchpanda.TriggerReplay, "")
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Enqueued()
+	s.Notify()
+	return j, nil
+}
+
+// Lease gives the next ready job to a worker (db queue), waiting up to
+// wait for one. It returns nil when none arrived.
+func (s *Service) Lease(ctx context.Context, wait time.Duration) (*patchpanda.Job, error) {
+	if !s.DBQueue {
+		return nil, patchpanda.Errorf(patchpanda.ECONFLICT, "this relay's queue backend is not db: read jobs from the queue, not from /api/worker/lease")
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		j, err := s.DB.LeaseJob(ctx, s.Visibility)
+		if err != nil || j != nil {
+			return j, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil
+		}
+		t := time.NewTimer(min(left, 500*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil
+		case <-s.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// Report applies a worker's event to a job, extending its lease. It
+// returns EINVALID for a malformed event and ECONFLICT for a transition the
+// job's state does not allow.
+func (s *Service) Report(ctx context.Context, id string, ev patchpanda.WorkerEvent, actor string) (*patchpanda.Job, error) {
+	switch ev.Type {
+	case patchpanda.EventStarted, patchpanda.EventProgress, patchpanda.EventSucceeded, patchpanda.EventFailed:
+	default:
+		return nil, patchpanda.Errorf(patchpanda.EINVALID, "type: %q is not one of started, progress, succeeded, failed", ev.Type)
+	}
+	if len(ev.Message) > 10000 {
+		return nil, patchpanda.Errorf(patchpanda.EINVALID, "message: longer than 10000 characters")
+	}
+	var cost int64
+	if ev.CostUSD != nil {
+		c := *ev.CostUSD
+		if c < 0 || c > 1e6 || math.IsNaN(c) {
+			return nil, patchpanda.Errorf(patchpanda.EINVALID, "cost_usd: must be between 0 and 1000000, got %v", c)
+		}
+		cost = int64(math.Round(c * 1e6))
+	}
+	if u := ev.PullRequestURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return nil, patchpanda.Errorf(patchpanda.EINVALID, "pull_request_url: %q is not an http(s) URL", u)
+	}
+	var j *patchpanda.Job
+	err := s.DB.InTx(ctx, func(q *store.Queries) error {
+		var err error
+		j, err = Move(ctx, q, id, patchpanda.JobEvent{Type: ev.Type, Message: ev.Message, CostMicros: cost, URL: ev.PullRequestURL}, s.Heartbeat, actor)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Enqueued()
+	return j, nil
+}
+
+// Token mints an installation token for the job's repository only, with
+// only what the worker needs (read and write the code, open a pull
+// request), while the job is leased or running. The token never reaches a
+// log or the audit log.
+func (s *Service) Token(ctx context.Context, id, actor string) (*patchpanda.JobToken, error) {
+	j, err := s.DB.Job(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	leased := j.State == patchpanda.JobQueued && j.LeaseExpiresAt != nil && j.LeaseExpiresAt.After(time.Now())
+	if j.State != patchpanda.JobRunning && !leased {
+		return nil, patchpanda.Errorf(patchpanda.ECONFLICT, "job %s is %s and not leased: tokens are only for leased or running jobs", id, j.State)
+	}
+	if s.Tokens == nil || !s.Tokens.Enabled() {
+		return nil, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "this relay has no GitHub App configured, so it cannot mint installation tokens")
+	}
+	tok, err := s.Tokens.Token(ctx, j.InstallationID, githubapp.TokenRequest{
+		Repositories: []string{j.Repository.Name},
+		Permissions:  map[string]string{"contents": "write", "pull_requests": "write"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: token for %s: %w", id, err)
+	}
+	if _, err := s.DB.AppendAudit(ctx, patchpanda.AuditEvent{
+		Actor: actor, Action: patchpanda.AuditTokenMinted, Subject: "job:" + id,
+		Reason: fmt.Sprintf("installation token for %s, expires %s", j.Repository.FullName(), tok.ExpiresAt.UTC().Format(time.RFC3339)),
+	}); err != nil {
+		return nil, err
+	}
+	return &patchpanda.JobToken{Token: tok.Token, ExpiresAt: tok.ExpiresAt, Repository: j.Repository.FullName(), Permissions: tok.Permissions}, nil
+}
+
+// Reap handles running jobs whose lease ran out (their worker stopped
+// reporting): requeued or failed by StuckPolicy. It returns how many.
+func (s *Service) Reap(ctx context.Context) (int, error) {
+	stuck, err := s.DB.ExpiredJobs(ctx, 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, j := range stuck {
+		reason := fmt.Sprintf("no event from the worker since %s", j.LeaseExpiresAt.Add(-s.Heartbeat).Format(time.RFC3339))
+		err := s.DB.InTx(ctx, func(q *store.Queries) error {
+			if s.StuckPolicy == "fail" {
+				_, err := Move(ctx, q, j.ID, patchpanda.JobEvent{Type: patchpanda.EventFailed, Message: "stuck: " + reason}, 0, "relay")
+				return err
+			}
+			if err := q.RequeueJob(ctx, j.ID, reason); err != nil {
+				return err
+			}
+			now, err := q.Job(ctx, j.ID)
+			if err != nil {
+				return err
+			}
+			if err := enqueueCheck(ctx, q, now); err != nil {
+				return err
+			}
+			if !s.DBQueue {
+				// The worker may have acknowledged the message: publish again.
+				msg, err := queue.Encode(now.QueueMessage())
+				if err != nil {
+					return err
+				}
+				if err := q.AddOutbox(ctx, store.OutboxPublish, j.ID, msg); err != nil {
+					return err
+				}
+			}
+			_, err = q.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "relay", Action: patchpanda.AuditJobState, Subject: "job:" + j.ID,
+				Reason: "running → queued: " + reason})
+			return err
+		})
+		if err != nil && patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
+			return 0, err
+		}
+		s.Logger.Warn("stuck job handled", "job", j.ID, "policy", s.StuckPolicy, "reason", reason)
+	}
+	if len(stuck) > 0 {
+		s.Enqueued()
+		s.Notify()
+	}
+	return len(stuck), nil
+}
+
+// RunReaper reaps stuck jobs every interval until ctx ends.
+func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Reap(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.Error("reaping stuck jobs", "error", err)
+			}
+		}
+	}
+}

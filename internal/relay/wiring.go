@@ -1,0 +1,85 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/githubapp"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/queue"
+	"github.com/patchpanda/patchpanda/internal/queue/redisqueue"
+	"github.com/patchpanda/patchpanda/internal/queue/sqsqueue"
+	"github.com/patchpanda/patchpanda/internal/store"
+)
+
+// openGitHub builds the GitHub App client; without an App id it logs calls
+// instead of making them.
+func openGitHub(cfg Config, logger *slog.Logger, observe func(method, route string, status int, d time.Duration)) (*githubapp.Client, error) {
+	gc := githubapp.Config{AppID: cfg.GitHubAppID, BaseURL: cfg.GitHubAPIURL, Observe: observe}
+	if cfg.GitHubPrivateKey != "" {
+		pem, err := os.ReadFile(cfg.GitHubPrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("PATCHPANDA_GITHUB_PRIVATE_KEY_FILE: %w", err)
+		}
+		gc.PrivateKeyPEM = pem
+	}
+	c, err := githubapp.New(gc, logger)
+	if err != nil {
+		return nil, fmt.Errorf("PATCHPANDA_GITHUB_PRIVATE_KEY_FILE: %w", err)
+	}
+	return c, nil
+}
+
+// loadServerConfig reads PATCHPANDA_SERVER_CONFIG; errors name the file,
+// line and column.
+func loadServerConfig(path string) (*config.Server, error) {
+	s, err := config.LoadServer(path)
+	if err != nil {
+		return nil, fmt.Errorf("PATCHPANDA_SERVER_CONFIG: %w", err)
+	}
+	return s, nil
+}
+
+// publisher is the queue the outbox publishes to; nil for the db backend,
+// where the jobs table is the queue.
+type publisher interface {
+	Publish(ctx context.Context, m patchpanda.Message) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+func openQueue(ctx context.Context, cfg Config) (publisher, error) {
+	switch cfg.QueueBackend {
+	case "redis":
+		q, err := redisqueue.Open(ctx, redisqueue.Options{URL: cfg.RedisURL})
+		if err != nil {
+			return nil, fmt.Errorf("PATCHPANDA_REDIS_URL: %w", err)
+		}
+		return q, nil
+	case "sqs":
+		q, err := sqsqueue.Open(ctx, sqsqueue.Options{QueueURL: cfg.SQSQueueURL})
+		if err != nil {
+			return nil, fmt.Errorf("PATCHPANDA_SQS_QUEUE_URL: %w", err)
+		}
+		return q, nil
+	}
+	return nil, nil
+}
+
+// publish is the outbox handler for OutboxPublish entries.
+func publish(q publisher) func(ctx context.Context, e store.OutboxEntry) error {
+	return func(ctx context.Context, e store.OutboxEntry) error {
+		if q == nil {
+			return nil // db backend: the job row is already leasable
+		}
+		m, err := queue.Decode(e.Payload)
+		if err != nil {
+			return err
+		}
+		return q.Publish(ctx, m)
+	}
+}

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// OutboxEntry is work to do outside the database after a transaction
+// commits: publish a job to the queue, or tell GitHub something. It is
+// written in the transaction whose outcome it reports, so it exists exactly
+// when that outcome does, and is carried out at least once.
+type OutboxEntry struct {
+	ID       int64
+	Kind     string
+	JobID    string
+	Payload  []byte
+	Attempts int
+}
+
+// Outbox kinds.
+const (
+	OutboxPublish = "publish" // hand a job to the queue backend
+	OutboxGitHub  = "github"  // a reaction, comment or check run
+)
+
+// AddOutbox writes an entry to carry out after commit.
+func (q *Queries) AddOutbox(ctx context.Context, kind, jobID string, payload []byte) error {
+	var job any
+	if jobID != "" {
+		job = jobID
+	}
+	now := q.now()
+	if _, err := q.exec(ctx, `INSERT INTO outbox (kind, job_id, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)`,
+		kind, job, payload, now); err != nil {
+		return fmt.Errorf("store: add outbox %s: %w", kind, err)
+	}
+	return nil
+}
+
+// ClaimOutbox leases up to limit due entries of kind, oldest first.
+func (q *Queries) ClaimOutbox(ctx context.Context, kind string, limit int, lease time.Duration) ([]OutboxEntry, error) {
+	now := q.now()
+	skipLocked := ""
+	if q.dialect == Postgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := q.query(ctx, `UPDATE outbox SET locked_until = $1, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox WHERE kind = $2 AND published_at IS NULL AND next_attempt_at <= $3
+			AND (locked_until IS NULL OR locked_until < $3) ORDER BY id LIMIT $4`+skipLocked+`)
+		RETURNING id, kind, COALESCE(job_id, ''), payload, attempts`, now.Add(lease), kind, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxEntry
+	for rows.Next() {
+		var e OutboxEntry
+		if err := rows.Scan(&e.ID, &e.Kind, &e.JobID, &e.Payload, &e.Attempts); err != nil {
+			return nil, fmt.Errorf("store: claim outbox: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", err)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out, nil
+}
+
+// FinishOutbox marks an entry carried out.
+func (q *Queries) FinishOutbox(ctx context.Context, id int64) error {
+	if _, err := q.exec(ctx, `UPDATE outbox SET published_at = $1, locked_until = NULL, last_error = '' WHERE id = $2`, q.now(), id); err != nil {
+		return fmt.Errorf("store: finish outbox %d: %w", id, err)
+	}
+	return nil
+}
+
+// RetryOutbox schedules an entry again at next, recording why it failed.
+// A permanent failure is recorded by FinishOutbox after logging instead.
+func (q *Queries) RetryOutbox(ctx context.Context, id int64, next time.Time, reason string) error {
+	if _, err := q.exec(ctx, `UPDATE outbox SET next_attempt_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3`, ts(next), reason, id); err != nil {
+		return fmt.Errorf("store: retry outbox %d: %w", id, err)
+	}
+	return nil
+}
+
+// PendingOutbox counts entries not yet carried out, by kind.
+func (q *Queries) PendingOutbox(ctx context.Context) (map[string]int, error) {
+	rows, err := q.query(ctx, `SELECT kind, COUNT(*) FROM outbox WHERE published_at IS NULL GROUP BY kind`)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending outbox: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("store: pending outbox: %w", err)
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
