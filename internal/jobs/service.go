@@ -157,7 +157,9 @@ func (s *Service) Token(ctx context.Context, id, actor string) (*patchpanda.JobT
 	if err != nil {
 		return nil, err
 	}
-	leased := j.State == patchpanda.JobQueued && j.LeaseExpiresAt != nil && j.LeaseExpiresAt.After(time.Now())
+	// With the db queue the relay knows the lease; with Redis or SQS the
+	// queue holds it, so a queued job is taken as leased.
+	leased := j.State == patchpanda.JobQueued && (!s.DBQueue || j.LeaseExpiresAt != nil && j.LeaseExpiresAt.After(time.Now()))
 	if j.State != patchpanda.JobRunning && !leased {
 		return nil, patchpanda.Errorf(patchpanda.ECONFLICT, "job %s is %s and not leased: tokens are only for leased or running jobs", id, j.State)
 	}
