@@ -621,6 +621,24 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, _ auth, _ []b
 	d.Redelivery = true
 	d.DeliveredAt = s.now().UTC().Truncate(time.Second)
 	d.Status, d.StatusCode = "OK", 200
+	target, secret := s.hookURL, s.hookSecret
+	s.mu.Unlock()
+	if target != "" && d.Payload != nil {
+		// Resend the original body, as GitHub does, and record the answer.
+		wh := Webhook{URL: target, Secret: secret, Event: d.Event, DeliveryID: d.GUID, TargetID: s.AppID, Payload: d.Payload}
+		resp, err := wh.Send(r.Context(), nil)
+		switch {
+		case err != nil:
+			d.Status, d.StatusCode = "We couldn't deliver this payload: "+err.Error(), 0
+		default:
+			resp.Body.Close()
+			d.StatusCode = resp.StatusCode
+			if resp.StatusCode >= 300 {
+				d.Status = "Invalid HTTP Response: " + strconv.Itoa(resp.StatusCode)
+			}
+		}
+	}
+	s.mu.Lock()
 	s.deliveries = append(s.deliveries, d)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusAccepted, map[string]any{})

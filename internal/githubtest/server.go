@@ -238,6 +238,18 @@ type HookDelivery struct {
 	Action         string
 	InstallationID int64
 	RepositoryID   int64
+	// Payload, when set, is sent again on redelivery to the target set
+	// with SetWebhookTarget, as GitHub resends the original body.
+	Payload []byte
+}
+
+// SetWebhookTarget makes redeliveries real: POST /app/hook/deliveries/{id}/attempts
+// then sends the delivery's Payload to url, signed with secret, under its
+// GUID, and records the answer's status.
+func (s *Server) SetWebhookTarget(url, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hookURL, s.hookSecret = url, secret
 }
 
 // Failure is an answer to inject instead of the real one.
@@ -305,6 +317,8 @@ type Server struct {
 	reactions     []Reaction
 	checkRuns     []*CheckRun
 	deliveries    []HookDelivery
+	hookURL       string
+	hookSecret    string
 	tokens        map[string]*IssuedToken
 	tokenOrder    []string
 	users         map[string]User

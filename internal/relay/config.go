@@ -38,6 +38,8 @@ type Config struct {
 	DeliveryLease     time.Duration
 	JobHeartbeat      time.Duration
 	StuckJobPolicy    string
+	RedeliveryWindow  time.Duration
+	RedeliveryEvery   time.Duration
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -68,6 +70,8 @@ var settings = []setting{
 	{"delivery-lease", "PATCHPANDA_DELIVERY_LEASE", "how long a relay owns a delivery it is processing before another relay may take it over", "60s"},
 	{"job-heartbeat", "PATCHPANDA_JOB_HEARTBEAT", "how long a running job may go without an event from its worker before it counts as stuck", "10m"},
 	{"stuck-job-policy", "PATCHPANDA_STUCK_JOB_POLICY", "what happens to a stuck job: requeue or fail", "requeue"},
+	{"redelivery-window", "PATCHPANDA_REDELIVERY_WINDOW", "how far back the reconciler looks for failed deliveries to ask GitHub to redeliver (GitHub keeps 3 days)", "24h"},
+	{"redelivery-interval", "PATCHPANDA_REDELIVERY_INTERVAL", "how often the reconciler runs", "5m"},
 	{"shutdown-timeout", "PATCHPANDA_SHUTDOWN_TIMEOUT", "how long a graceful shutdown waits for in-flight work", "30s"},
 }
 
@@ -201,6 +205,12 @@ func configFrom(cmd *cli.Command) (Config, error) {
 	}
 	if c.StuckJobPolicy = cmd.String("stuck-job-policy"); c.StuckJobPolicy != "requeue" && c.StuckJobPolicy != "fail" {
 		bad("stuck-job-policy", "%q is not requeue or fail", c.StuckJobPolicy)
+	}
+	if c.RedeliveryWindow, err = time.ParseDuration(cmd.String("redelivery-window")); err != nil || c.RedeliveryWindow <= 0 || c.RedeliveryWindow > 72*time.Hour {
+		bad("redelivery-window", "%q is not a duration between 0 and 72h", cmd.String("redelivery-window"))
+	}
+	if c.RedeliveryEvery, err = time.ParseDuration(cmd.String("redelivery-interval")); err != nil || c.RedeliveryEvery < time.Second {
+		bad("redelivery-interval", "%q is not a duration of at least 1s", cmd.String("redelivery-interval"))
 	}
 	return c, errors.Join(errs...)
 }

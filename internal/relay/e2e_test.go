@@ -72,6 +72,7 @@ func newWorld(t *testing.T, backend, dbURL string, opts ...func(*relay.Config)) 
 		c.QueueBackend = backend
 		c.JobHeartbeat = 10 * time.Minute
 		c.StuckJobPolicy = "requeue"
+		c.RedeliveryEvery = time.Hour // tests run the reconciler themselves
 	}
 	ctx := context.Background()
 	switch backend {

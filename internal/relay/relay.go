@@ -38,8 +38,10 @@ type Relay struct {
 	Recorder  *intake.Recorder
 	Processor *intake.Processor
 	GitHub    *githubapp.Client
-	Jobs      *jobs.Service
-	queue     publisher
+	// Reconciler asks GitHub for missed deliveries (only with an App).
+	Reconciler *intake.Reconciler
+	Jobs       *jobs.Service
+	queue      publisher
 
 	ln     net.Listener
 	server *http.Server
@@ -124,6 +126,16 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 	}
 	r.Processor.AfterCommit = r.Jobs.Enqueued
 	r.Recorder.OnRecorded = func(int) { r.Processor.Wake() }
+	r.Reconciler = intake.NewReconciler(r.GitHub, db, cfg.GitHubAppID, logger, r.Metrics)
+	if cfg.RedeliveryWindow > 0 {
+		r.Reconciler.Window = cfg.RedeliveryWindow
+	}
+	if cfg.RedeliveryEvery > 0 {
+		r.Reconciler.Interval = cfg.RedeliveryEvery
+	}
+	if r.GitHub.Enabled() {
+		r.workers = append(r.workers, r.Reconciler.Run)
+	}
 	r.workers = append(r.workers, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
 
