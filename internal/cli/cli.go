@@ -12,6 +12,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/patchpanda/patchpanda/internal/cli/audit"
+	"github.com/patchpanda/patchpanda/internal/cli/billing"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/cli/keys"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -75,6 +77,8 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 		},
 		Commands: []*cli.Command{
 			keys.New(f),
+			billing.New(f),
+			audit.New(f),
 			{
 				Name:  "version",
 				Usage: "Print ppctl's version",

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/billing"
 	"github.com/patchpanda/patchpanda/internal/dispatch"
 	"github.com/patchpanda/patchpanda/internal/feedback"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
@@ -22,6 +23,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/metrics"
 	"github.com/patchpanda/patchpanda/internal/outbox"
+	"github.com/patchpanda/patchpanda/internal/secrets"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/webhook"
 )
@@ -38,6 +40,8 @@ type Relay struct {
 	Recorder  *intake.Recorder
 	Processor *intake.Processor
 	GitHub    *githubapp.Client
+	Billing   *billing.Service
+	Secrets   *secrets.Keeper
 	// Reconciler asks GitHub for missed deliveries (only with an App).
 	Reconciler *intake.Reconciler
 	Jobs       *jobs.Service
@@ -53,51 +57,54 @@ type Relay struct {
 // Open opens the database (migrating it unless told not to), wires the
 // services and binds the listen address. It returns an error naming the
 // setting or dependency at fault.
-func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) {
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err error) {
 	r := &Relay{Config: cfg, Logger: logger, Metrics: metrics.New()}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("PATCHPANDA_DATABASE_URL: %w", err)
 	}
 	r.DB = db
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
 	if !cfg.NoMigrate {
 		applied, err := db.Migrate(ctx, nil)
 		if err != nil {
-			db.Close()
 			return nil, err
 		}
 		if len(applied) > 0 {
 			logger.Info("applied migrations", "versions", applied)
 		}
 	} else if pending, err := db.Pending(ctx); err != nil || pending {
-		db.Close()
 		if err != nil {
 			return nil, err
 		}
 		return nil, errors.New("the database has pending migrations and --no-migrate is set; run `relay migrate` first")
 	}
 	r.Keys = keys.NewService(db)
+	if r.Secrets, err = secrets.Open(ctx, cfg.SecretsKeeper, secrets.DefaultKeyPath(db.Path())); err != nil {
+		return nil, err // the message names PATCHPANDA_SECRETS_KEEPER
+	}
+	r.Billing = billing.NewService(db, r.Secrets)
 
 	var verifier *webhook.Verifier
 	if len(cfg.WebhookSecrets) > 0 {
 		if verifier, err = webhook.NewVerifier(cfg.WebhookSecrets); err != nil {
-			db.Close()
 			return nil, fmt.Errorf("PATCHPANDA_WEBHOOK_SECRET: %w", err)
 		}
 	} else {
 		logger.Warn("no webhook secret configured: POST /webhooks/github refuses every delivery (set PATCHPANDA_WEBHOOK_SECRET)")
 	}
 	if r.GitHub, err = openGitHub(cfg, logger, r.Metrics.GitHubCall); err != nil {
-		db.Close()
 		return nil, err
 	}
 	server, err := loadServerConfig(cfg.ServerConfig)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	if r.queue, err = openQueue(ctx, cfg); err != nil {
-		db.Close()
 		return nil, err
 	}
 	ready := []httpapi.Check{{Name: "database", Check: db.Ping}}
@@ -119,7 +126,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 		writers = 4
 	}
 	r.Recorder = intake.NewRecorder(db, logger, writers)
-	d := dispatch.New(logger, r.GitHub, server, nil)
+	d := dispatch.New(logger, r.GitHub, server, budgets{r.Billing})
 	r.Processor = intake.NewProcessor(db, logger, d.Handle, r.Metrics)
 	if cfg.DeliveryLease > 0 {
 		r.Processor.Lease = cfg.DeliveryLease
@@ -147,7 +154,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 		Metrics:  r.Metrics.Handler(),
 		Observer: r.Metrics,
 		Ready:    ready,
-		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs)},
+		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing)},
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
 			Logger: logger, Metrics: r.Metrics,
@@ -156,7 +163,6 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Relay, error) 
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("PATCHPANDA_ADDR: cannot listen on %s: %w", cfg.Addr, err)
 	}
 	r.ln = ln
@@ -227,6 +233,9 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) Close() error {
 	if r.queue != nil {
 		r.queue.Close()
+	}
+	if r.Secrets != nil {
+		r.Secrets.Close()
 	}
 	return r.DB.Close()
 }

@@ -271,3 +271,44 @@ func TestCommandsThatDoNotTrigger(t *testing.T) {
 		t.Fatal("a bot's comment made a job")
 	}
 }
+
+func TestOverBudgetGetsNoJobAndAnActionRequiredCheck(t *testing.T) {
+	w := sqliteWorld(t)
+	ctx := context.Background()
+	p, err := w.relay.Billing.CreateProject(ctx, "team-a", 1_000_000, "test") // $1 a month
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.relay.Billing.Bind(ctx, p.Project.ID, repo, "test"); err != nil {
+		t.Fatal(err)
+	}
+	w.comment("alice", "/patchpanda generate")
+	w.settle()
+	first := w.jobs()
+	if len(first) != 1 || first[0].BillingProject != "team-a" {
+		t.Fatalf("jobs = %+v, want one billed to team-a", first)
+	}
+	cost := 1.5
+	for _, ev := range []patchpanda.WorkerEvent{{Type: "started"}, {Type: "succeeded", CostUSD: &cost}} {
+		if _, err := w.worker.ReportJob(ctx, first[0].ID, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.comment("alice", "/patchpanda generate")
+	w.settle()
+	if js := w.jobs(); len(js) != 1 {
+		t.Fatalf("%d jobs, want the first only", len(js))
+	}
+	var over bool
+	for _, cr := range w.checkRuns() {
+		if cr.Conclusion == "action_required" && strings.Contains(cr.Output.Summary, "team-a") && strings.Contains(cr.Output.Summary, "1.50") {
+			over = true
+		}
+	}
+	if !over {
+		t.Errorf("no action_required check run with the numbers: %+v", w.checkRuns())
+	}
+	if !strings.Contains(w.auditActions(), "budget.exceeded") {
+		t.Errorf("audit = %s", w.auditActions())
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/billing"
 	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/dispatch"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/queue"
@@ -82,4 +84,16 @@ func publish(q publisher) func(ctx context.Context, e store.OutboxEntry) error {
 		}
 		return q.Publish(ctx, m)
 	}
+}
+
+// budgets adapts the billing service to what dispatch asks.
+type budgets struct{ b *billing.Service }
+
+// Check reports whether repo's billing project may spend on another job.
+func (a budgets) Check(ctx context.Context, repo string) (dispatch.Budget, error) {
+	b, err := a.b.Check(ctx, repo, 0)
+	if err != nil {
+		return dispatch.Budget{}, err
+	}
+	return dispatch.Budget{Project: b.Project.Name, Over: b.Over, Detail: b.Reason()}, nil
 }

@@ -75,6 +75,8 @@ CREATE TABLE provider_keys (
     revoked_at         TIMESTAMPTZ
 );
 
+CREATE UNIQUE INDEX provider_keys_active ON provider_keys (billing_project_id, provider, name) WHERE revoked_at IS NULL;
+
 CREATE TABLE jobs (
     id               TEXT PRIMARY KEY,
     root_id          TEXT NOT NULL,
@@ -110,6 +112,7 @@ CREATE INDEX jobs_list ON jobs (created_at DESC, id DESC);
 CREATE INDEX jobs_repository ON jobs (repository, created_at DESC);
 CREATE INDEX jobs_ready ON jobs (visible_at) WHERE state = 'queued';
 CREATE INDEX jobs_running ON jobs (lease_expires_at) WHERE state = 'running';
+CREATE INDEX jobs_billing_month ON jobs (billing_project, created_at);
 
 CREATE TABLE job_events (
     id          BIGSERIAL PRIMARY KEY,
