@@ -14,7 +14,7 @@ type JobService interface {
 	List(ctx context.Context, f patchpanda.JobFilter) ([]*patchpanda.Job, string, error)
 	Get(ctx context.Context, id string) (*patchpanda.Job, error)
 	Replay(ctx context.Context, id, actor string) (*patchpanda.Job, error)
-	Lease(ctx context.Context, wait time.Duration) (*patchpanda.Job, error)
+	Lease(ctx context.Context, wait time.Duration) (*patchpanda.Message, time.Time, error)
 	Report(ctx context.Context, id string, ev patchpanda.WorkerEvent, actor string) (*patchpanda.Job, error)
 	Token(ctx context.Context, id, actor string) (*patchpanda.JobToken, error)
 }
@@ -74,15 +74,15 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 				}
 				wait = time.Duration(n) * time.Second
 			}
-			j, err := svc.Lease(r.Context(), wait)
+			m, until, err := svc.Lease(r.Context(), wait)
 			if err != nil {
 				return err
 			}
-			if j == nil {
+			if m == nil {
 				w.WriteHeader(http.StatusNoContent)
 				return nil
 			}
-			writeJSON(w, http.StatusOK, Lease{Job: j.QueueMessage(), LeaseExpiresAt: *j.LeaseExpiresAt})
+			writeJSON(w, http.StatusOK, Lease{Job: *m, LeaseExpiresAt: until})
 			return nil
 		}))
 		mux.Handle("POST /api/jobs/{id}/events", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {

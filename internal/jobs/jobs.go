@@ -34,11 +34,7 @@ func Enqueue(ctx context.Context, q *store.Queries, j *patchpanda.Job, deliveryI
 	if err != nil || !created {
 		return false, err
 	}
-	msg, err := queue.Encode(j.QueueMessage())
-	if err != nil {
-		return false, fmt.Errorf("jobs: enqueue %s: %w", j.ID, err)
-	}
-	if err := q.AddOutbox(ctx, store.OutboxPublish, j.ID, msg); err != nil {
+	if err := publish(ctx, q, j); err != nil {
 		return false, err
 	}
 	if err := feedback.Enqueue(ctx, q, feedback.JobCheck(j)); err != nil {
@@ -109,4 +105,13 @@ func Move(ctx context.Context, q *store.Queries, id string, ev patchpanda.JobEve
 
 func enqueueCheck(ctx context.Context, q *store.Queries, j *patchpanda.Job) error {
 	return feedback.Enqueue(ctx, q, feedback.JobCheck(j))
+}
+
+// publish writes the outbox entry that hands j's message to the queue.
+func publish(ctx context.Context, q *store.Queries, j *patchpanda.Job) error {
+	msg, err := queue.Encode(j.QueueMessage())
+	if err != nil {
+		return fmt.Errorf("jobs: publish %s: %w", j.ID, err)
+	}
+	return q.AddOutbox(ctx, store.OutboxPublish, j.ID, msg)
 }

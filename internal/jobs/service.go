@@ -20,39 +20,35 @@ type Tokens interface {
 	Enabled() bool
 }
 
+// Leaser hands out jobs of the db queue.
+type Leaser interface {
+	Receive(ctx context.Context, wait time.Duration) (*queue.Delivery, error)
+}
+
 // Service is the REST API's view of jobs: listing, replay, and the
 // worker's side (leases, tokens, events).
 type Service struct {
 	DB     *store.DB
 	Tokens Tokens
 	Logger *slog.Logger
-	// DBQueue is true when workers lease jobs from the database.
+	// DBQueue is true when workers lease jobs from the database, through
+	// Leaser.
 	DBQueue bool
-	// Visibility is how long a leased job stays hidden before a "started"
-	// event; Heartbeat is how long any event keeps a running job's lease.
-	Visibility, Heartbeat time.Duration
+	Leaser  Leaser
+	// Heartbeat is how long any event keeps a running job's lease.
+	Heartbeat time.Duration
 	// StuckPolicy is "requeue" or "fail": what happens to a running job
 	// whose lease ran out.
 	StuckPolicy string
 	// Enqueued is called after a job is committed (wakes the outbox).
 	Enqueued func()
-	// wake is signalled when a job may be ready to lease.
-	wake chan struct{}
 }
 
 // NewService returns a Service with a 5-minute visibility timeout, a
 // 10-minute heartbeat and the requeue policy.
 func NewService(db *store.DB, tokens Tokens, logger *slog.Logger) *Service {
-	return &Service{DB: db, Tokens: tokens, Logger: logger, DBQueue: true, Visibility: 5 * time.Minute,
-		Heartbeat: 10 * time.Minute, StuckPolicy: "requeue", Enqueued: func() {}, wake: make(chan struct{}, 1)}
-}
-
-// Notify tells leasers that a job may be ready. It never blocks.
-func (s *Service) Notify() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	return &Service{DB: db, Tokens: tokens, Logger: logger, DBQueue: true,
+		Heartbeat: 10 * time.Minute, StuckPolicy: "requeue", Enqueued: func() {}}
 }
 
 // List returns a page of jobs and the next page's cursor.
@@ -80,36 +76,23 @@ func (s *Service) Replay(ctx context.Context, id, actor string) (*patchpanda.Job
 		return nil, err
 	}
 	s.Enqueued()
-	s.Notify()
 	return j, nil
 }
 
 // Lease gives the next ready job to a worker (db queue), waiting up to
 // wait for one. It returns nil when none arrived.
-func (s *Service) Lease(ctx context.Context, wait time.Duration) (*patchpanda.Job, error) {
-	if !s.DBQueue {
-		return nil, patchpanda.Errorf(patchpanda.ECONFLICT, "this relay's queue backend is not db: read jobs from the queue, not from /api/worker/lease")
+func (s *Service) Lease(ctx context.Context, wait time.Duration) (*patchpanda.Message, time.Time, error) {
+	if s.Leaser == nil {
+		return nil, time.Time{}, patchpanda.Errorf(patchpanda.ECONFLICT, "this relay's queue backend is not db: read jobs from the queue, not from /api/worker/lease")
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		j, err := s.DB.LeaseJob(ctx, s.Visibility)
-		if err != nil || j != nil {
-			return j, err
+	d, err := s.Leaser.Receive(ctx, wait)
+	if err != nil || d == nil {
+		if ctx.Err() != nil {
+			return nil, time.Time{}, nil // the worker hung up
 		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, nil
-		}
-		t := time.NewTimer(min(left, 500*time.Millisecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, nil
-		case <-s.wake:
-			t.Stop()
-		case <-t.C:
-		}
+		return nil, time.Time{}, err
 	}
+	return &d.Message, d.LeaseExpiresAt, nil
 }
 
 // Report applies a worker's event to a job, extending its lease. It
@@ -206,15 +189,9 @@ func (s *Service) Reap(ctx context.Context) (int, error) {
 			if err := enqueueCheck(ctx, q, now); err != nil {
 				return err
 			}
-			if !s.DBQueue {
-				// The worker may have acknowledged the message: publish again.
-				msg, err := queue.Encode(now.QueueMessage())
-				if err != nil {
-					return err
-				}
-				if err := q.AddOutbox(ctx, store.OutboxPublish, j.ID, msg); err != nil {
-					return err
-				}
+			// The worker may have acknowledged the message: publish it again.
+			if err := publish(ctx, q, now); err != nil {
+				return err
 			}
 			_, err = q.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "relay", Action: patchpanda.AuditJobState, Subject: "job:" + j.ID,
 				Reason: "running → queued: " + reason})
@@ -227,7 +204,6 @@ func (s *Service) Reap(ctx context.Context) (int, error) {
 	}
 	if len(stuck) > 0 {
 		s.Enqueued()
-		s.Notify()
 	}
 	return len(stuck), nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/metrics"
 	"github.com/patchpanda/patchpanda/internal/outbox"
+	"github.com/patchpanda/patchpanda/internal/queue/dbqueue"
 	"github.com/patchpanda/patchpanda/internal/secrets"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/webhook"
@@ -104,22 +105,22 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if err != nil {
 		return nil, err
 	}
-	if r.queue, err = openQueue(ctx, cfg); err != nil {
+	if r.queue, err = openQueue(ctx, cfg, db); err != nil {
 		return nil, err
 	}
-	ready := []httpapi.Check{{Name: "database", Check: db.Ping}}
-	if r.queue != nil {
-		ready = append(ready, httpapi.Check{Name: "queue", Check: r.queue.Ping})
-	}
+	ready := []httpapi.Check{{Name: "database", Check: db.Ping}, {Name: "queue", Check: r.queue.Ping}}
 
 	publishRunner := outbox.New(db, store.OutboxPublish, publish(r.queue), logger)
 	sender := &feedback.Sender{GitHub: r.GitHub, DB: db, Limit: feedback.NewLimiter(80, 20, time.Now)}
 	githubRunner := outbox.New(db, store.OutboxGitHub, sender.Send, logger)
 	r.Jobs = jobs.NewService(db, r.GitHub, logger)
-	r.Jobs.DBQueue = cfg.QueueBackend == "db"
+	if dq, ok := r.queue.(*dbqueue.Queue); ok {
+		r.Jobs.Leaser = dq
+	}
+	r.Jobs.DBQueue = r.Jobs.Leaser != nil
 	r.Jobs.StuckPolicy = cfg.StuckJobPolicy
 	r.Jobs.Heartbeat = cfg.JobHeartbeat
-	r.Jobs.Enqueued = func() { publishRunner.Wake(); githubRunner.Wake(); r.Jobs.Notify() }
+	r.Jobs.Enqueued = func() { publishRunner.Wake(); githubRunner.Wake() }
 
 	writers := 1 // SQLite has one writer; batches do the sharing
 	if db.Dialect() == store.Postgres {

@@ -13,6 +13,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/queue"
+	"github.com/patchpanda/patchpanda/internal/queue/dbqueue"
 	"github.com/patchpanda/patchpanda/internal/queue/redisqueue"
 	"github.com/patchpanda/patchpanda/internal/queue/sqsqueue"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -46,16 +47,17 @@ func loadServerConfig(path string) (*config.Server, error) {
 	return s, nil
 }
 
-// publisher is the queue the outbox publishes to; nil for the db backend,
-// where the jobs table is the queue.
+// publisher is the queue the outbox publishes to.
 type publisher interface {
 	Publish(ctx context.Context, m patchpanda.Message) error
 	Ping(ctx context.Context) error
 	Close() error
 }
 
-func openQueue(ctx context.Context, cfg Config) (publisher, error) {
+func openQueue(ctx context.Context, cfg Config, db *store.DB) (publisher, error) {
 	switch cfg.QueueBackend {
+	case "db":
+		return dbqueue.New(db, 5*time.Minute), nil
 	case "redis":
 		q, err := redisqueue.Open(ctx, redisqueue.Options{URL: cfg.RedisURL})
 		if err != nil {
@@ -69,15 +71,12 @@ func openQueue(ctx context.Context, cfg Config) (publisher, error) {
 		}
 		return q, nil
 	}
-	return nil, nil
+	return nil, fmt.Errorf("PATCHPANDA_QUEUE_BACKEND: %q is not one of db, redis, sqs", cfg.QueueBackend)
 }
 
 // publish is the outbox handler for OutboxPublish entries.
 func publish(q publisher) func(ctx context.Context, e store.OutboxEntry) error {
 	return func(ctx context.Context, e store.OutboxEntry) error {
-		if q == nil {
-			return nil // db backend: the job row is already leasable
-		}
 		m, err := queue.Decode(e.Payload)
 		if err != nil {
 			return err

@@ -33,7 +33,8 @@ func scanJob(row interface{ Scan(...any) error }) (*patchpanda.Job, error) {
 	return &j, nil
 }
 
-// CreateJob stores a new queued job, visible to the db queue at once. When
+// CreateJob stores a new queued job. With the db queue backend it becomes
+// leasable once published (PublishJob), as with the other backends. When
 // j.UniqueKey is set and a job with that key exists, nothing is written and
 // CreateJob returns false with the existing job's id in j.ID.
 func (q *Queries) CreateJob(ctx context.Context, j *patchpanda.Job, deliveryID int64) (bool, error) {
@@ -61,8 +62,8 @@ func (q *Queries) CreateJob(ctx context.Context, j *patchpanda.Job, deliveryID i
 		delivery = deliveryID
 	}
 	rows, err := q.query(ctx, `INSERT INTO jobs (id, root_id, attempt, replay_of, unique_key, delivery_id, kind, repository, repository_id,
-		installation_id, pr_number, head_sha, base_sha, requested_by, trigger, config, billing_project, state, visible_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $19)
+		installation_id, pr_number, head_sha, base_sha, requested_by, trigger, config, billing_project, state, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
 		ON CONFLICT (unique_key) DO NOTHING RETURNING id`,
 		j.ID, j.RootID, j.Attempt, replayOf, unique, delivery, j.Kind, j.Repository.FullName(), j.Repository.ID,
 		j.InstallationID, j.PullRequest.Number, j.PullRequest.HeadSHA, j.PullRequest.BaseSHA, j.RequestedBy, j.Trigger,
@@ -257,27 +258,6 @@ func (q *Queries) LatestJobForPR(ctx context.Context, repo string, number int) (
 		ORDER BY created_at DESC, id DESC LIMIT 1`, repo, number))
 	if err != nil {
 		return nil, fmt.Errorf("store: latest job of %s#%d: %w", repo, number, notFound(err, "no job for %s#%d", repo, number))
-	}
-	return j, nil
-}
-
-// LeaseJob gives the oldest visible queued job to a worker of the db queue,
-// hiding it for visibility; if no "started" event arrives by then, it
-// becomes visible again. It returns nil when no job is ready.
-func (q *Queries) LeaseJob(ctx context.Context, visibility time.Duration) (*patchpanda.Job, error) {
-	now := q.now()
-	skipLocked := ""
-	if q.dialect == Postgres {
-		skipLocked = " FOR UPDATE SKIP LOCKED"
-	}
-	j, err := scanJob(q.queryRow(ctx, `UPDATE jobs SET visible_at = $1, lease_expires_at = $1, updated_at = $2
-		WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND visible_at <= $2 ORDER BY visible_at, id LIMIT 1`+skipLocked+`)
-		RETURNING `+jobColumns, now.Add(visibility), now))
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: lease job: %w", err)
 	}
 	return j, nil
 }
