@@ -1,0 +1,92 @@
+package coverage
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+)
+
+// genReport returns a report of about size bytes in the given format, in
+// the shapes coveragebench writes (fewer of them).
+func genReport(format Format, size int) []byte {
+	var b bytes.Buffer
+	switch format {
+	case LCOV:
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, "TN:\nSF:/src/m%d/f%d.c\n", i/50, i)
+			for f := 0; f < 20; f++ {
+				fmt.Fprintf(&b, "FN:%d,fn_%d_%d\nFNDA:%d,fn_%d_%d\n", 1+f*25, i, f, f%3, i, f)
+			}
+			for l := 1; l <= 500; l++ {
+				if l%5 == 1 || l%5 == 3 {
+					continue
+				}
+				fmt.Fprintf(&b, "DA:%d,%d\n", l, (l*7+i)%4)
+				if l%10 == 0 {
+					fmt.Fprintf(&b, "BRDA:%d,0,0,%d\nBRDA:%d,0,1,-\n", l, l%3, l)
+				}
+			}
+			b.WriteString("end_of_record\n")
+		}
+	case Go:
+		b.WriteString("mode: count\n")
+		for b.Len() < size {
+			for f := 0; f < 50; f++ {
+				for l := 3; l < 1000; l += 3 {
+					fmt.Fprintf(&b, "example.com/big/p%d/f.go:%d.13,%d.3 1 %d\n", f, l, l+2, l%5)
+				}
+			}
+		}
+	case Cobertura:
+		b.WriteString(`<coverage lines-valid="1" lines-covered="1"><packages><package><classes>`)
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, "<class filename=\"f%d.py\"><lines>\n", i)
+			for l := 1; l <= 300; l++ {
+				fmt.Fprintf(&b, "<line number=\"%d\" hits=\"%d\"/>\n", l, l%3)
+			}
+			b.WriteString("</lines></class>\n")
+		}
+		b.WriteString("</classes></package></packages></coverage>\n")
+	case Istanbul:
+		b.WriteString("{")
+		for i := 0; b.Len() < size; i++ {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "\"f%d.js\":{\"path\":\"f%d.js\",\"statementMap\":{", i, i)
+			for s := 0; s < 300; s++ {
+				if s > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, "\"%d\":{\"start\":{\"line\":%d,\"column\":0},\"end\":{\"line\":%d,\"column\":9}}", s, s+1, s+1)
+			}
+			b.WriteString("},\"s\":{")
+			for s := 0; s < 300; s++ {
+				if s > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, "\"%d\":%d", s, s%3)
+			}
+			b.WriteString("},\"fnMap\":{},\"f\":{},\"branchMap\":{},\"b\":{}}\n")
+		}
+		b.WriteString("}")
+	}
+	return b.Bytes()
+}
+
+func benchParse(b *testing.B, format Format) {
+	data := genReport(format, 16<<20)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Parse(bytes.NewReader(data), format, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseLCOV(b *testing.B)      { benchParse(b, LCOV) }
+func BenchmarkParseGo(b *testing.B)        { benchParse(b, Go) }
+func BenchmarkParseCobertura(b *testing.B) { benchParse(b, Cobertura) }
+func BenchmarkParseIstanbul(b *testing.B)  { benchParse(b, Istanbul) }

@@ -1,0 +1,3 @@
+module example.com/gold
+
+go 1.22
