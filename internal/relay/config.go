@@ -249,3 +249,12 @@ func countSet(vs []string) int {
 func (c Config) Embedded() bool {
 	return strings.HasPrefix(c.DatabaseURL, "sqlite:") && c.QueueBackend == "db" && c.GitHubAppID == 0
 }
+
+// SettingNames lists every environment variable and flag of `relay serve`.
+func SettingNames() []string {
+	var out []string
+	for _, s := range settings {
+		out = append(out, s.env, "--"+s.flag)
+	}
+	return out
+}

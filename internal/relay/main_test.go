@@ -77,3 +77,17 @@ func TestMigrateCommand(t *testing.T) {
 		t.Errorf("stdout = %q", out.String())
 	}
 }
+
+// Every setting is documented: docs/configuration.md names each variable
+// and flag the relay reads.
+func TestEverySettingIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range relay.SettingNames() {
+		if !bytes.Contains(doc, []byte("`"+name+"`")) {
+			t.Errorf("docs/configuration.md does not mention `%s`", name)
+		}
+	}
+}
