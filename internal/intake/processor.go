@@ -95,50 +95,89 @@ func (p *Processor) Run(ctx context.Context) {
 }
 
 // RunOnce claims one batch of due deliveries and processes them, returning
-// how many it claimed.
+// how many it claimed. The batch's commits share one transaction, so the
+// database commits once per batch; if any of them fails, each is committed
+// (or retried) on its own.
 func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	token := newToken()
 	ds, err := p.DB.ClaimDeliveries(ctx, p.Batch, p.Lease, token)
 	if err != nil {
 		return 0, err
 	}
+	type handled struct {
+		d      patchpanda.Delivery
+		commit Commit
+	}
+	var ok []handled
 	for _, d := range ds {
 		if ctx.Err() != nil {
 			return len(ds), nil
 		}
-		p.process(ctx, d, token)
+		commit, err := p.handle(ctx, d)
+		if err != nil {
+			p.fail(ctx, d, token, err)
+			continue
+		}
+		ok = append(ok, handled{d, commit})
+	}
+	if len(ok) == 0 {
+		return len(ds), nil
+	}
+	err = p.DB.InTx(ctx, func(q *store.Queries) error {
+		for _, h := range ok {
+			if err := p.finish(ctx, q, h.d, token, h.commit); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for _, h := range ok {
+			p.done(h.d, h.commit)
+		}
+		return len(ds), nil
+	}
+	for _, h := range ok {
+		if ctx.Err() != nil {
+			break
+		}
+		err := p.DB.InTx(ctx, func(q *store.Queries) error { return p.finish(ctx, q, h.d, token, h.commit) })
+		switch {
+		case err == nil:
+			p.done(h.d, h.commit)
+		case errors.Is(err, store.ErrLeaseLost):
+			p.Logger.Warn("delivery lease lost; another processor owns it", "delivery", h.d.DeliveryID)
+		default:
+			p.fail(ctx, h.d, token, err)
+		}
 	}
 	return len(ds), nil
 }
 
-func (p *Processor) process(ctx context.Context, d patchpanda.Delivery, token string) {
-	log := p.Logger.With("delivery", d.DeliveryID, "event", d.Event, "action", d.Action, "attempt", d.Attempts)
-	commit, err := p.handle(ctx, d)
-	if err == nil {
-		err = p.DB.InTx(ctx, func(q *store.Queries) error {
-			if commit != nil {
-				if err := commit(ctx, q); err != nil {
-					return err
-				}
-			}
-			return q.FinishDelivery(ctx, d.ID, token, patchpanda.DeliveryDone, "")
-		})
-		if err == nil {
-			if commit != nil && p.AfterCommit != nil {
-				p.AfterCommit()
-			}
-			p.observe(d.Event, "done")
-			log.Debug("delivery processed")
-			return
-		}
-		if errors.Is(err, store.ErrLeaseLost) {
-			log.Warn("delivery lease lost; another processor owns it")
-			return
+func (p *Processor) finish(ctx context.Context, q *store.Queries, d patchpanda.Delivery, token string, commit Commit) error {
+	if commit != nil {
+		if err := commit(ctx, q); err != nil {
+			return err
 		}
 	}
+	return q.FinishDelivery(ctx, d.ID, token, patchpanda.DeliveryDone, "")
+}
+
+func (p *Processor) done(d patchpanda.Delivery, commit Commit) {
+	if commit != nil && p.AfterCommit != nil {
+		p.AfterCommit()
+	}
+	p.observe(d.Event, "done")
+	p.Logger.Debug("delivery processed", "delivery", d.DeliveryID, "event", d.Event, "action", d.Action)
+}
+
+// fail records a failed attempt: retried with backoff, or failed for good
+// when the error is permanent or the attempts are used up.
+func (p *Processor) fail(ctx context.Context, d patchpanda.Delivery, token string, err error) {
 	if ctx.Err() != nil {
 		return // shutting down: the lease expires and the delivery is retried
 	}
+	log := p.Logger.With("delivery", d.DeliveryID, "event", d.Event, "action", d.Action, "attempt", d.Attempts)
 	if patchpanda.Permanent(err) || d.Attempts >= p.MaxAttempts {
 		reason := patchpanda.ErrorMessage(err)
 		if !patchpanda.Permanent(err) {

@@ -120,16 +120,14 @@ func (r *Recorder) loop(ctx context.Context) {
 
 func (r *Recorder) write(ctx context.Context, batch []recordReq) {
 	results := make([]recordRes, len(batch))
-	err := r.db.InTx(ctx, func(q *store.Queries) error {
-		for i, req := range batch {
-			isNew, err := q.RecordDelivery(ctx, req.d)
-			if err != nil {
-				return err
-			}
-			results[i] = recordRes{isNew: isNew}
-		}
-		return nil
-	})
+	ds := make([]*patchpanda.Delivery, len(batch))
+	for i, req := range batch {
+		ds[i] = req.d
+	}
+	isNew, err := r.db.RecordDeliveries(ctx, ds) // one statement: one commit
+	for i := range isNew {
+		results[i] = recordRes{isNew: isNew[i]}
+	}
 	if err != nil && len(batch) > 1 {
 		// One bad delivery must not fail the others: write them one by one.
 		r.logger.Warn("batched delivery write failed; retrying one by one", "error", err, "batch", len(batch))

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -36,6 +37,63 @@ func (q *Queries) RecordDelivery(ctx context.Context, d *patchpanda.Delivery) (b
 		return false, fmt.Errorf("store: record delivery %s: %w", d.DeliveryID, err)
 	}
 	return true, rows.Close()
+}
+
+// RecordDeliveries stores deliveries in one statement, skipping any whose
+// App and delivery id are known (or repeated earlier in ds), and reports
+// for each whether it is new. ReceivedAt is set when zero.
+func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Delivery) ([]bool, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	now := q.now()
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at) VALUES `)
+	args := make([]any, 0, len(ds)*10)
+	for i, d := range ds {
+		if d.ReceivedAt.IsZero() {
+			d.ReceivedAt = now
+		}
+		d.ReceivedAt = ts(d.ReceivedAt)
+		d.State = patchpanda.DeliveryPending
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+10)
+		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, d.Payload, d.ReceivedAt)
+	}
+	sb.WriteString(` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`)
+	rows, err := q.query(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
+	}
+	defer rows.Close()
+	type key struct {
+		app int64
+		id  string
+	}
+	inserted := map[key]int64{}
+	for rows.Next() {
+		var k key
+		var id int64
+		if err := rows.Scan(&id, &k.app, &k.id); err != nil {
+			return nil, fmt.Errorf("store: record deliveries: %w", err)
+		}
+		inserted[k] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: record deliveries: %w", err)
+	}
+	out := make([]bool, len(ds))
+	for i, d := range ds {
+		k := key{d.AppID, d.DeliveryID}
+		if id, ok := inserted[k]; ok {
+			d.ID, out[i] = id, true
+			delete(inserted, k) // a repeat later in ds is not new
+		}
+	}
+	return out, nil
 }
 
 const deliveryColumns = `id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, state, attempts, last_error`

@@ -33,7 +33,7 @@ CREATE TABLE deliveries (
     processed_at    TIMESTAMPTZ,
     UNIQUE (app_id, delivery_id)
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_pending ON deliveries (id) WHERE state = 'pending';
 
 CREATE TABLE installations (
     id           BIGINT PRIMARY KEY,
@@ -140,7 +140,7 @@ CREATE TABLE outbox (
     last_error      TEXT NOT NULL DEFAULT '',
     published_at    TIMESTAMPTZ
 );
-CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE published_at IS NULL;
+CREATE INDEX outbox_pending ON outbox (kind, id) WHERE published_at IS NULL;
 
 CREATE TABLE coverage_reports (
     id              BIGSERIAL PRIMARY KEY,
@@ -153,11 +153,22 @@ CREATE TABLE coverage_reports (
     ci_job          TEXT NOT NULL DEFAULT '',
     content_sha256  TEXT NOT NULL,
     blob_key        TEXT NOT NULL DEFAULT '',
+    base_sha        TEXT NOT NULL DEFAULT '',
+    installation_id BIGINT NOT NULL DEFAULT 0,
     files           INTEGER NOT NULL DEFAULT 0,
     lines_found     BIGINT NOT NULL DEFAULT 0,
     lines_hit       BIGINT NOT NULL DEFAULT 0,
     branches_found  BIGINT NOT NULL DEFAULT 0,
     branches_hit    BIGINT NOT NULL DEFAULT 0,
+    statements_found BIGINT NOT NULL DEFAULT 0,
+    statements_hit  BIGINT NOT NULL DEFAULT 0,
+    functions_found BIGINT NOT NULL DEFAULT 0,
+    functions_hit   BIGINT NOT NULL DEFAULT 0,
+    by_statements   BOOLEAN NOT NULL DEFAULT FALSE,
+    mapped          INTEGER NOT NULL DEFAULT 0,
+    unmapped_count  INTEGER NOT NULL DEFAULT 0,
+    unmapped        TEXT NOT NULL DEFAULT '',
+    check_run_id    BIGINT NOT NULL DEFAULT 0,
     uploaded_by     TEXT NOT NULL DEFAULT '',
     created_at      TIMESTAMPTZ NOT NULL,
     UNIQUE (repository, sha, flag, content_sha256)
@@ -166,13 +177,17 @@ CREATE INDEX coverage_reports_commit ON coverage_reports (repository, sha);
 CREATE INDEX coverage_reports_branch ON coverage_reports (repository, branch, id DESC);
 
 CREATE TABLE coverage_files (
-    report_id      BIGINT NOT NULL REFERENCES coverage_reports (id) ON DELETE CASCADE,
-    path           TEXT NOT NULL,
-    lines_found    BIGINT NOT NULL DEFAULT 0,
-    lines_hit      BIGINT NOT NULL DEFAULT 0,
-    branches_found BIGINT NOT NULL DEFAULT 0,
-    branches_hit   BIGINT NOT NULL DEFAULT 0,
-    line_data      BYTEA NOT NULL,
+    report_id        BIGINT NOT NULL REFERENCES coverage_reports (id) ON DELETE CASCADE,
+    path             TEXT NOT NULL,
+    lines_found      BIGINT NOT NULL DEFAULT 0,
+    lines_hit        BIGINT NOT NULL DEFAULT 0,
+    branches_found   BIGINT NOT NULL DEFAULT 0,
+    branches_hit     BIGINT NOT NULL DEFAULT 0,
+    statements_found BIGINT NOT NULL DEFAULT 0,
+    statements_hit   BIGINT NOT NULL DEFAULT 0,
+    functions_found  BIGINT NOT NULL DEFAULT 0,
+    functions_hit    BIGINT NOT NULL DEFAULT 0,
+    line_data        BYTEA NOT NULL,
     PRIMARY KEY (report_id, path)
 );
 

@@ -1,0 +1,69 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/store"
+	"github.com/patchpanda/patchpanda/internal/store/storetest"
+)
+
+func TestRecordDeliveriesSkipsKnownAndRepeatedIDs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		d := func(app int64, id string) *patchpanda.Delivery {
+			return &patchpanda.Delivery{AppID: app, DeliveryID: id, Event: "ping", Payload: []byte(`{}`)}
+		}
+		got, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{d(1, "a"), d(1, "b")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]bool{true, true}, got); diff != "" {
+			t.Fatalf("first batch (-want +got):\n%s", diff)
+		}
+		// Known ids, an id repeated within the batch, and the same id under
+		// another App (delivery ids are scoped to the App).
+		got, err = db.RecordDeliveries(ctx, []*patchpanda.Delivery{d(1, "a"), d(1, "c"), d(1, "c"), d(2, "a")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]bool{false, true, false, true}, got); diff != "" {
+			t.Fatalf("second batch (-want +got):\n%s", diff)
+		}
+		counts, _ := db.DeliveryCounts(ctx)
+		if counts["pending"] != 4 {
+			t.Errorf("pending = %d, want 4", counts["pending"])
+		}
+	})
+}
+
+func TestClaimedDeliveriesAreLeasedAndFinishedOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, id := range []string{"x", "y"} {
+			if _, err := db.RecordDelivery(ctx, &patchpanda.Delivery{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first, err := db.ClaimDeliveries(ctx, 10, time.Minute, "t1")
+		if err != nil || len(first) != 2 || first[0].DeliveryID != "x" {
+			t.Fatalf("claim = %+v, %v", first, err)
+		}
+		if again, _ := db.ClaimDeliveries(ctx, 10, time.Minute, "t2"); len(again) != 0 {
+			t.Fatalf("leased deliveries claimed again: %+v", again)
+		}
+		if err := db.FinishDelivery(ctx, first[0].ID, "t2", patchpanda.DeliveryDone, ""); err == nil {
+			t.Fatal("finished under someone else's lease")
+		}
+		if err := db.FinishDelivery(ctx, first[0].ID, "t1", patchpanda.DeliveryDone, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FinishDelivery(ctx, first[0].ID, "t1", patchpanda.DeliveryDone, ""); err == nil {
+			t.Fatal("finished twice")
+		}
+	})
+}
