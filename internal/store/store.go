@@ -81,13 +81,12 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", redactURL(rawURL), err)
 	}
 	if dialect == SQLite {
-		// One writer at a time is SQLite's rule; a small pool keeps readers
-		// concurrent under WAL while _txlock=immediate queues writers
-		// instead of failing them on lock upgrade.
-		sqlDB.SetMaxOpenConns(8)
-		if path == ":memory:" {
-			sqlDB.SetMaxOpenConns(1)
-		}
+		// One writer at a time is SQLite's rule. Waiting writers would sleep
+		// in SQLite's busy handler (1 ms, then up to 100 ms a try), so
+		// statements queue for the one connection in Go instead, where a
+		// waiter wakes the moment the connection is free. The relay's
+		// statements are short; this is the embedded, one-machine mode.
+		sqlDB.SetMaxOpenConns(1)
 	} else {
 		sqlDB.SetMaxOpenConns(32)
 		sqlDB.SetMaxIdleConns(32)
