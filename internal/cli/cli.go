@@ -8,14 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/audit"
 	"github.com/patchpanda/patchpanda/internal/cli/billing"
+	"github.com/patchpanda/patchpanda/internal/cli/coverage"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/cli/keys"
+	"github.com/patchpanda/patchpanda/internal/ghenv"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -52,13 +56,27 @@ const DefaultRelay = "http://localhost:8080"
 // Main runs ppctl with args and returns the exit code.
 func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 	f := &factory.Factory{IO: io, Version: Version, DefaultRepo: func() string { return "" }}
+	// As `gh patchpanda`, gh's repository and login are the defaults;
+	// looked up once, and only when asked for.
+	var gh func() (ghenv.GH, error)
+	if len(args) > 0 && ghenv.IsExtension(args[0]) {
+		gh = sync.OnceValues(ghenv.CurrentGH)
+		f.DefaultRepo = func() string { g, _ := gh(); return g.Repository }
+	}
 	f.Client = func(cmd *cli.Command) (*httpapi.Client, error) {
 		base := cmd.String("relay")
 		u, err := url.Parse(base)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, patchpanda.Errorf(patchpanda.EINVALID, "relay URL %q is not an http(s) URL (set --relay or PATCHPANDA_RELAY_URL)", base)
 		}
-		c := httpapi.NewClient(base, cmd.String("token"))
+		token := cmd.String("token")
+		// In GitHub Actions an upload without a token uses the job's OIDC
+		// token, so gh's (often GITHUB_TOKEN) is not the default there.
+		if token == "" && gh != nil && !ghenv.InActions(os.Getenv) {
+			g, _ := gh()
+			token = g.Token
+		}
+		c := httpapi.NewClient(base, token)
 		c.UserAgent = "ppctl/" + Version
 		return c, nil
 	}
@@ -76,6 +94,7 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 			&cli.StringFlag{Name: "token", Usage: "API key or token", Sources: cli.EnvVars("PATCHPANDA_TOKEN")},
 		},
 		Commands: []*cli.Command{
+			coverage.New(f),
 			keys.New(f),
 			billing.New(f),
 			audit.New(f),

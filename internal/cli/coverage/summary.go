@@ -1,0 +1,135 @@
+package coverage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	cov "github.com/patchpanda/patchpanda/internal/coverage"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+func newSummary(f *factory.Factory) *cli.Command {
+	return &cli.Command{
+		Name:      "summary",
+		Usage:     "Print the totals of coverage reports (locally, no relay)",
+		ArgsUsage: "FILE...",
+		Description: "Reads LCOV, Cobertura, JaCoCo, Clover, Go coverprofile and Istanbul JSON reports,\n" +
+			"gzipped or not, detecting the format from the content unless --format names it.\n" +
+			"--json prints the totals over all files: files, lines_found, lines_hit,\n" +
+			"branches_found, branches_hit, percent (and statements_*/functions_* where counted).",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "format", Usage: "read every FILE as `FORMAT`: lcov, cobertura, jacoco, clover, go or istanbul"},
+		}, factory.JSONFlags()...),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			paths := cmd.Args().Slice()
+			if len(paths) == 0 {
+				return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl coverage summary FILE...")
+			}
+			forced, err := parseFormatFlag(cmd.String("format"))
+			if err != nil {
+				return err
+			}
+			rows := make([]summaryRow, 0, len(paths))
+			var total cov.Totals
+			for _, p := range paths {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				row, err := summarise(p, forced)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, row)
+				total = total.Add(row.totals)
+			}
+			if factory.WantsJSON(cmd) {
+				return f.PrintJSON(cmd, total)
+			}
+			tp := f.IO.Table("FILE", "FORMAT", "FILES", "LINES", "BRANCHES", "STATEMENTS", "COVERAGE")
+			add := func(name, format string, t cov.Totals) {
+				tp.AddField(name)
+				tp.AddField(format)
+				tp.AddField(strconv.FormatInt(t.Files, 10))
+				tp.AddField(ratio(t.LinesHit, t.LinesFound))
+				tp.AddField(ratio(t.BranchesHit, t.BranchesFound))
+				tp.AddField(ratio(t.StatementsHit, t.StatementsFound))
+				tp.AddField(coverageText(t))
+				tp.EndRow()
+			}
+			for _, r := range rows {
+				add(r.path, string(r.format), r.totals)
+			}
+			if len(rows) > 1 {
+				add("total", "", total)
+			}
+			return tp.Render()
+		},
+	}
+}
+
+type summaryRow struct {
+	path   string
+	format cov.Format
+	totals cov.Totals
+}
+
+// summarise parses the report at path. The *os.File goes to Parse as it is:
+// being seekable, it lets Parse read a large LCOV file twice instead of
+// keeping a digest of every file in memory.
+func summarise(path string, forced cov.Format) (summaryRow, error) {
+	format := forced
+	if format == "" {
+		var err error
+		if format, err = detect(path); err != nil {
+			return summaryRow{}, err
+		}
+	}
+	f, err := openReport(path)
+	if err != nil {
+		return summaryRow{}, err
+	}
+	defer f.Close()
+	t, err := cov.Parse(f, format, nil)
+	if err != nil {
+		// ParseError's message names the format, line and fault and is
+		// meant for the user; so are read errors of their own file.
+		return summaryRow{}, patchpanda.Errorf(patchpanda.EINVALID, "%s: %v", path, err)
+	}
+	return summaryRow{path: path, format: format, totals: t}, nil
+}
+
+// ratio prints hit/found, or "-" when the report counts none.
+func ratio(hit, found int64) string {
+	if found == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", hit, found)
+}
+
+// coverageText prints the percent as the tools do, to one decimal, with what
+// it is a percent of. A partly covered total never shows as 100.0%, nor a
+// partly hit one as 0.0%.
+func coverageText(t cov.Totals) string {
+	of := "lines"
+	hit, found := t.LinesHit, t.LinesFound
+	if t.Statements {
+		of = "statements"
+		hit, found = t.StatementsHit, t.StatementsFound
+	}
+	if found == 0 {
+		return "-"
+	}
+	p := math.Round(t.Percent*10) / 10
+	switch {
+	case hit < found && p >= 100:
+		p = 99.9
+	case hit > 0 && p <= 0:
+		p = 0.1
+	}
+	return fmt.Sprintf("%.1f%% of %s", p, of)
+}

@@ -1,0 +1,299 @@
+package coverage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/ghenv"
+	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+func newUpload(f *factory.Factory, d deps) *cli.Command {
+	return &cli.Command{
+		Name:      "upload",
+		Usage:     "Upload coverage reports for a commit",
+		ArgsUsage: "FILE...",
+		Description: "Each FILE is sent gzip-compressed to the relay's POST /api/coverage, with the\n" +
+			"repository's file list (git ls-files) so that report paths can be mapped.\n" +
+			"Inside GitHub Actions --repo, --sha, --branch, --pr and --ci-job default to the\n" +
+			"workflow run's, and without --token the job's OIDC ID token is used (the job\n" +
+			"needs `permissions: id-token: write`). Elsewhere --sha and --branch default to\n" +
+			"the current git checkout's HEAD.",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "repo", Aliases: []string{"R"}, Usage: "the repository, `OWNER/NAME`"},
+			&cli.StringFlag{Name: "sha", Usage: "the commit the reports are for (full `SHA`)"},
+			&cli.StringFlag{Name: "branch", Usage: "the commit's `BRANCH`"},
+			&cli.IntFlag{Name: "pr", Usage: "the pull request `NUMBER`"},
+			&cli.StringFlag{Name: "flag", Usage: "a `NAME` for this kind of coverage (unit, integration, ...)"},
+			&cli.StringFlag{Name: "format", Usage: "read every FILE as `FORMAT`: lcov, cobertura, jacoco, clover, go or istanbul"},
+			&cli.StringFlag{Name: "root", Usage: "strip `DIR` from the front of report paths (default: the checkout's top directory)"},
+			&cli.StringFlag{Name: "prefix", Usage: "put `DIR` in front of relative report paths (default: the current directory within the checkout)"},
+			&cli.StringFlag{Name: "ci-job", Usage: "the CI job that made the reports (`ID`)"},
+			&cli.BoolFlag{Name: "no-files", Usage: "do not send the repository's file list"},
+		}, factory.JSONFlags()...),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			return runUpload(ctx, f, d, cmd)
+		},
+	}
+}
+
+func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command) error {
+	paths := cmd.Args().Slice()
+	if len(paths) == 0 {
+		return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl coverage upload FILE...")
+	}
+	forced, err := parseFormatFlag(cmd.String("format"))
+	if err != nil {
+		return err
+	}
+	if cmd.Int("pr") < 0 {
+		return patchpanda.Errorf(patchpanda.EINVALID, "--pr %d is not a pull request number", cmd.Int("pr"))
+	}
+	act, inActions, err := ghenv.ActionsContext(d.getenv)
+	if err != nil {
+		return err
+	}
+	co, inCheckout := currentCheckout(ctx, d.git)
+	o, err := target(f, cmd, act, co)
+	if err != nil {
+		return err
+	}
+
+	// Every file is checked before anything is sent, so that a typo in the
+	// last name does not leave a half-uploaded commit.
+	formats := make([]string, len(paths))
+	for i, p := range paths {
+		format := forced
+		if format == "" {
+			if format, err = detect(p); err != nil {
+				return err
+			}
+		} else if _, err := os.Stat(p); err != nil {
+			return patchpanda.Errorf(patchpanda.EINVALID, "%v", err)
+		}
+		formats[i] = string(format)
+	}
+
+	var block []byte
+	if !cmd.Bool("no-files") {
+		if inCheckout {
+			var n int
+			if block, n, err = fileList(ctx, d.git, co.top); err != nil {
+				return err
+			}
+			if n == 0 {
+				block = nil
+			}
+		}
+		if block == nil {
+			fmt.Fprintln(f.IO.ErrOut, "warning: no git checkout here, so no file list is sent: the relay maps report paths as they are (--no-files silences this)")
+		}
+	}
+
+	c, err := f.Client(cmd)
+	if err != nil {
+		return err
+	}
+	if c.Token == "" && inActions {
+		tok, err := ghenv.IDToken(ctx, d.getenv, d.oidcHTTP, ghenv.Audience)
+		if err != nil {
+			return err
+		}
+		c.Token = tok
+	}
+
+	results := make([]uploaded, 0, len(paths))
+	for i, p := range paths {
+		o := o
+		o.Format = formats[i]
+		o.Retry = httpapi.Retry{Sleep: d.sleep, OnRetry: func(attempt int, wait time.Duration, err error) {
+			fmt.Fprintf(f.IO.ErrOut, "%s: try %d failed: %s; trying again in %s\n", p, attempt, message(err), wait.Round(time.Second))
+		}}
+		res, err := c.UploadCoverage(ctx, o, uploadBody(p, block))
+		if err != nil {
+			// Show what did go up, then fail.
+			if perr := printUploads(f, cmd, results, block != nil); perr != nil {
+				return errors.Join(err, perr)
+			}
+			return err
+		}
+		results = append(results, uploaded{path: p, CoverageUpload: res})
+	}
+	return printUploads(f, cmd, results, block != nil)
+}
+
+// target resolves the commit the upload is for: flags first, then the
+// GitHub Actions run, then the gh extension's repository and the git
+// checkout.
+func target(f *factory.Factory, cmd *cli.Command, act ghenv.Actions, co checkout) (httpapi.CoverageUploadOptions, error) {
+	o := httpapi.CoverageUploadOptions{
+		Repo:   firstOf(cmd.String("repo"), act.Repository),
+		SHA:    firstOf(cmd.String("sha"), act.SHA, co.sha),
+		Branch: firstOf(cmd.String("branch"), act.Branch),
+		PR:     act.PR,
+		Flag:   cmd.String("flag"),
+		Root:   firstOf(cmd.String("root"), co.top),
+		Prefix: firstOf(cmd.String("prefix"), co.prefix),
+		CIJob:  firstOf(cmd.String("ci-job"), act.CIJob),
+	}
+	if o.Repo == "" && f.DefaultRepo != nil {
+		o.Repo = f.DefaultRepo()
+	}
+	// The checkout's branch is only the commit's if the commit is HEAD.
+	if o.Branch == "" && o.SHA == co.sha {
+		o.Branch = co.branch
+	}
+	if cmd.IsSet("pr") {
+		o.PR = cmd.Int("pr")
+	}
+	if o.Repo == "" {
+		return o, patchpanda.Errorf(patchpanda.EINVALID, "which repository? Pass --repo OWNER/NAME (inside GitHub Actions it is GITHUB_REPOSITORY)")
+	}
+	if owner, name, ok := strings.Cut(o.Repo, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return o, patchpanda.Errorf(patchpanda.EINVALID, "--repo %q is not OWNER/NAME", o.Repo)
+	}
+	if o.SHA == "" {
+		return o, patchpanda.Errorf(patchpanda.EINVALID, "which commit? Pass --sha (the default is HEAD of the git checkout here, and there is none)")
+	}
+	if !isFullSHA(o.SHA) {
+		return o, patchpanda.Errorf(patchpanda.EINVALID, "--sha %q is not a full commit sha (40 or 64 hex digits)", o.SHA)
+	}
+	return o, nil
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func isFullSHA(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// message is an error's text as printed to the user.
+func message(err error) string {
+	var pe *patchpanda.Error
+	if errors.As(err, &pe) && err.Error() == pe.Error() {
+		return pe.Message
+	}
+	return err.Error()
+}
+
+// uploadBody returns the body of one upload, opened afresh for every try:
+// the file-list block (when not nil) and then the report, its own gzip
+// undone so that the relay always reads a plain report after the block.
+func uploadBody(path string, block []byte) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		f, err := openReport(path)
+		if err != nil {
+			return nil, err
+		}
+		r, closeZ, err := plain(f)
+		if err != nil {
+			f.Close()
+			return nil, patchpanda.Errorf(patchpanda.EINVALID, "%s: %v", path, err)
+		}
+		src := r
+		if block != nil {
+			src = io.MultiReader(bytes.NewReader(block), r)
+		}
+		return &reportBody{path: path, r: src, close: func() error { return errors.Join(closeZ(), f.Close()) }}, nil
+	}
+}
+
+// reportBody names the report in read errors (a corrupt gzip file).
+type reportBody struct {
+	path  string
+	r     io.Reader
+	close func() error
+}
+
+func (b *reportBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = patchpanda.Errorf(patchpanda.EINVALID, "%s: %v", b.path, err)
+	}
+	return n, err
+}
+
+func (b *reportBody) Close() error { return b.close() }
+
+// uploaded is one report that went up.
+type uploaded struct {
+	path string
+	httpapi.CoverageUpload
+}
+
+// maxUnmappedShown bounds the unmapped paths printed per report.
+const maxUnmappedShown = 10
+
+func printUploads(f *factory.Factory, cmd *cli.Command, us []uploaded, sentFiles bool) error {
+	if factory.WantsJSON(cmd) {
+		out := make([]httpapi.CoverageUpload, len(us))
+		for i, u := range us {
+			out[i] = u.CoverageUpload
+		}
+		return f.PrintJSON(cmd, out)
+	}
+	if len(us) == 0 {
+		return nil
+	}
+	tp := f.IO.Table("FILE", "REPORT", "STATUS", "FORMAT", "COVERAGE", "MAPPED", "UNMAPPED", "URL")
+	for _, u := range us {
+		status := "created"
+		if u.Duplicate {
+			status = "duplicate"
+		}
+		tp.AddField(u.path)
+		tp.AddField(strconv.FormatInt(u.ID, 10))
+		tp.AddField(status)
+		tp.AddField(u.Format)
+		tp.AddField(coverageText(u.Totals))
+		tp.AddField(strconv.Itoa(u.Mapped))
+		tp.AddField(strconv.Itoa(u.UnmappedCount))
+		tp.AddField(u.URL)
+		tp.EndRow()
+	}
+	if err := tp.Render(); err != nil {
+		return err
+	}
+	// Unmapped paths are a diagnostic: they go to stderr, not into the
+	// table a script reads.
+	for _, u := range us {
+		if u.UnmappedCount == 0 || !sentFiles {
+			continue
+		}
+		fmt.Fprintf(f.IO.ErrOut, "warning: %s: %d report path(s) match no file of the repository (try --root or --prefix):\n", u.path, u.UnmappedCount)
+		shown := u.Unmapped[:min(len(u.Unmapped), maxUnmappedShown)]
+		for _, p := range shown {
+			fmt.Fprintf(f.IO.ErrOut, "  %s\n", p)
+		}
+		if rest := u.UnmappedCount - len(shown); rest > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "  ... and %d more\n", rest)
+		}
+	}
+	return nil
+}
