@@ -37,6 +37,8 @@ type Action struct {
 	JobID string `json:"job_id,omitempty"`
 	// check_run not about a job (config invalid, over budget).
 	Check *Check `json:"check,omitempty"`
+	// coverage_comment and coverage_check: the commit (see coverage.go).
+	Coverage *CoverageRef `json:"coverage,omitempty"`
 }
 
 // Check is a completed check run that no job stands behind.
@@ -127,6 +129,10 @@ func (s *Sender) Send(ctx context.Context, e store.OutboxEntry) error {
 			return err
 		}
 		return s.syncJob(ctx, a, owner, name)
+	case ActionCoverageComment:
+		return s.sendCoverageComment(ctx, a, owner, name)
+	case ActionCoverageCheck:
+		return s.sendCoverageCheck(ctx, a, owner, name)
 	}
 	return patchpanda.Errorf(patchpanda.EINVALID, "feedback: unknown action %q", a.Type)
 }

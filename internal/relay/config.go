@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,11 @@ type Config struct {
 	StuckJobPolicy    string
 	RedeliveryWindow  time.Duration
 	RedeliveryEvery   time.Duration
+
+	ActionsOIDCAudience      string
+	CoverageBlobURL          string
+	CoverageMaxUploadBytes   int64
+	CoverageUploadsPerMinute int
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -61,6 +67,10 @@ var settings = []setting{
 	{"server-config", "PATCHPANDA_SERVER_CONFIG", "server-side YAML config file", ""},
 	{"secrets-keeper", "PATCHPANDA_SECRETS_KEEPER", "secrets keeper URL; default: a local key file beside the database", ""},
 	{"actions-oidc-issuer", "PATCHPANDA_ACTIONS_OIDC_ISSUER", "issuer trusted for GitHub Actions ID tokens", "https://token.actions.githubusercontent.com"},
+	{"actions-oidc-audience", "PATCHPANDA_ACTIONS_OIDC_AUDIENCE", "required audience (aud) of GitHub Actions ID tokens", "patchpanda"},
+	{"coverage-blob-url", "PATCHPANDA_COVERAGE_BLOB_URL", "gocloud.dev bucket URL for raw coverage uploads (file:///dir); default: a coverage/ directory beside the SQLite database", ""},
+	{"coverage-max-upload", "PATCHPANDA_COVERAGE_MAX_UPLOAD", "largest coverage report accepted, decompressed, in bytes or with a KB/MB/GB suffix", "256MB"},
+	{"coverage-uploads-per-minute", "PATCHPANDA_COVERAGE_UPLOADS_PER_MINUTE", "coverage uploads allowed per repository per minute (0: no limit)", "60"},
 	{"oidc-issuer", "PATCHPANDA_OIDC_ISSUER", "dashboard single sign-on issuer", ""},
 	{"oidc-client-id", "PATCHPANDA_OIDC_CLIENT_ID", "dashboard single sign-on client id", ""},
 	{"oidc-client-secret", "PATCHPANDA_OIDC_CLIENT_SECRET", "dashboard single sign-on client secret", ""},
@@ -212,7 +222,37 @@ func configFrom(cmd *cli.Command) (Config, error) {
 	if c.RedeliveryEvery, err = time.ParseDuration(cmd.String("redelivery-interval")); err != nil || c.RedeliveryEvery < time.Second {
 		bad("redelivery-interval", "%q is not a duration of at least 1s", cmd.String("redelivery-interval"))
 	}
+	c.ActionsOIDCAudience = cmd.String("actions-oidc-audience")
+	c.CoverageBlobURL = cmd.String("coverage-blob-url")
+	if c.CoverageMaxUploadBytes, err = parseBytes(cmd.String("coverage-max-upload")); err != nil || c.CoverageMaxUploadBytes <= 0 {
+		bad("coverage-max-upload", "%q is not a size such as 256MB", cmd.String("coverage-max-upload"))
+	}
+	if n, err := strconv.Atoi(cmd.String("coverage-uploads-per-minute")); err != nil || n < 0 {
+		bad("coverage-uploads-per-minute", "%q is not a whole number of 0 or more", cmd.String("coverage-uploads-per-minute"))
+	} else {
+		c.CoverageUploadsPerMinute = n
+		if n == 0 {
+			c.CoverageUploadsPerMinute = -1 // coveragesvc: negative turns the limit off
+		}
+	}
 	return c, errors.Join(errs...)
+}
+
+// parseBytes reads a size: a number of bytes, or one with a KB, MB or GB
+// suffix (powers of 1024).
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30} {
+		if n, ok := strings.CutSuffix(strings.ToUpper(s), suffix); ok {
+			s, mult = n, m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return n * mult, nil
 }
 
 func readable(path string) error {

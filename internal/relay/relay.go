@@ -13,9 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/actionsoidc"
 	"github.com/patchpanda/patchpanda/internal/billing"
+	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/dispatch"
 	"github.com/patchpanda/patchpanda/internal/feedback"
+	"github.com/patchpanda/patchpanda/internal/ghauth"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/intake"
@@ -46,6 +49,7 @@ type Relay struct {
 	// Reconciler asks GitHub for missed deliveries (only with an App).
 	Reconciler *intake.Reconciler
 	Jobs       *jobs.Service
+	Coverage   *coveragesvc.Service
 	queue      publisher
 
 	ln     net.Listener
@@ -147,15 +151,30 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	r.workers = append(r.workers, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
 
+	if r.Coverage, err = coveragesvc.New(ctx, db, r.GitHub, logger, coveragesvc.Options{
+		BlobURL: cfg.CoverageBlobURL, MaxUploadBytes: cfg.CoverageMaxUploadBytes,
+		UploadsPerMinute: cfg.CoverageUploadsPerMinute, Server: server,
+	}); err != nil {
+		return nil, fmt.Errorf("PATCHPANDA_COVERAGE_BLOB_URL: %w", err)
+	}
+	r.Coverage.Enqueued = githubRunner.Wake
+	actionsTokens, err := actionsoidc.New(actionsoidc.Options{Issuer: cfg.ActionsOIDCIssuer, Audience: cfg.ActionsOIDCAudience})
+	if err != nil {
+		return nil, fmt.Errorf("PATCHPANDA_ACTIONS_OIDC_ISSUER: %w", err)
+	}
+	creds := actionsoidc.Chain{Keys: r.Keys, Actions: actionsTokens}
+	if r.GitHub.Enabled() {
+		creds.Other = ghauth.New(r.GitHub, server.RBAC) // gh patchpanda: people's own GitHub tokens
+	}
 	api := &httpapi.Server{
 		Logger:   logger,
-		Auth:     r.Keys,
+		Auth:     creds,
 		Keys:     r.Keys,
 		Audit:    db,
 		Metrics:  r.Metrics.Handler(),
 		Observer: r.Metrics,
 		Ready:    ready,
-		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing)},
+		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage)},
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
 			Logger: logger, Metrics: r.Metrics,
@@ -237,6 +256,9 @@ func (r *Relay) Close() error {
 	}
 	if r.Secrets != nil {
 		r.Secrets.Close()
+	}
+	if r.Coverage != nil {
+		r.Coverage.Close()
 	}
 	return r.DB.Close()
 }

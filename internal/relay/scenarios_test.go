@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/githubtest"
+	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/relay"
 )
@@ -310,5 +311,29 @@ func TestOverBudgetGetsNoJobAndAnActionRequiredCheck(t *testing.T) {
 	}
 	if !strings.Contains(w.auditActions(), "budget.exceeded") {
 		t.Errorf("audit = %s", w.auditActions())
+	}
+}
+
+func TestPeopleReachTheAPIWithTheirGitHubToken(t *testing.T) {
+	w := sqliteWorld(t, withServerConfig(t, "rbac:\n  roles:\n    maintainer:\n      users: [alice]\n"))
+	w.gh.AddUser("gho_alice_token", githubtest.User{Login: "alice"})
+	w.gh.AddUser("gho_mallory_token", githubtest.User{Login: "mallory"})
+	ctx := context.Background()
+	alice := httpapi.NewClient(w.relay.URL(), "gho_alice_token")
+	if _, err := alice.Jobs(ctx, patchpanda.JobFilter{}); err != nil {
+		t.Fatalf("maintainer listing jobs with a GitHub token: %v", err)
+	}
+	if _, err := alice.ListKeys(ctx); patchpanda.ErrorCode(err) != patchpanda.EFORBIDDEN {
+		t.Errorf("maintainer listing keys: %v, want forbidden", err)
+	}
+	mallory := httpapi.NewClient(w.relay.URL(), "gho_mallory_token")
+	if _, err := mallory.Jobs(ctx, patchpanda.JobFilter{}); patchpanda.ErrorCode(err) != patchpanda.EFORBIDDEN {
+		t.Errorf("user without a role: %v, want forbidden", err)
+	}
+	if _, err := httpapi.NewClient(w.relay.URL(), "gho_nobody").Jobs(ctx, patchpanda.JobFilter{}); patchpanda.ErrorCode(err) != patchpanda.EUNAUTHORIZED {
+		t.Errorf("unknown token: %v, want unauthorized", err)
+	}
+	if strings.Contains(w.logs.String(), "gho_alice_token") {
+		t.Error("a GitHub token appears in the logs")
 	}
 }

@@ -122,10 +122,11 @@ func notFoundAs(err error, e *patchpanda.Error) error {
 	return err
 }
 
-// SetCoverageBlob records where a report's raw upload is kept.
-func (q *Queries) SetCoverageBlob(ctx context.Context, id int64, key string) error {
-	if _, err := q.exec(ctx, `UPDATE coverage_reports SET blob_key = $1 WHERE id = $2`, key, id); err != nil {
-		return fmt.Errorf("store: set coverage blob of report %d: %w", id, err)
+// FinishCoverageReport records where a report's raw upload is kept and
+// the base commit it is compared with.
+func (q *Queries) FinishCoverageReport(ctx context.Context, id int64, blobKey, baseSHA string) error {
+	if _, err := q.exec(ctx, `UPDATE coverage_reports SET blob_key = $1, base_sha = $2 WHERE id = $3`, blobKey, baseSHA, id); err != nil {
+		return fmt.Errorf("store: finish coverage report %d: %w", id, err)
 	}
 	return nil
 }

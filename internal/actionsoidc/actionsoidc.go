@@ -1,0 +1,186 @@
+// Package actionsoidc verifies GitHub Actions OIDC ID tokens, so that a CI
+// job can upload coverage for its own repository without a stored secret.
+// It is the only importer of github.com/coreos/go-oidc/v3.
+package actionsoidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+// DefaultIssuer is GitHub Actions' token issuer.
+const DefaultIssuer = "https://token.actions.githubusercontent.com"
+
+// DefaultAudience is the audience a workflow asks for when it requests an
+// ID token for PatchPanda (core.getIDToken("patchpanda")).
+const DefaultAudience = "patchpanda"
+
+// KindActions is the Principal.Kind of a verified Actions token.
+const KindActions = "actions"
+
+// Options configure a Verifier.
+type Options struct {
+	// Issuer is the trusted issuer URL; DefaultIssuer when empty.
+	Issuer string
+	// Audience is the required "aud"; DefaultAudience when empty.
+	Audience string
+	// HTTPClient fetches the discovery document and the JWKS;
+	// http.DefaultClient when nil.
+	HTTPClient *http.Client
+	// Now is the clock for expiry checks; time.Now when nil.
+	Now func() time.Time
+}
+
+// Claims are the claims of an Actions ID token PatchPanda uses.
+type Claims struct {
+	Subject         string `json:"sub"`
+	Repository      string `json:"repository"` // owner/name
+	RepositoryID    string `json:"repository_id"`
+	RepositoryOwner string `json:"repository_owner"`
+	Ref             string `json:"ref"`
+	SHA             string `json:"sha"`
+	Workflow        string `json:"workflow"`
+	RunID           string `json:"run_id"`
+	Actor           string `json:"actor"`
+	EventName       string `json:"event_name"`
+	JobWorkflowRef  string `json:"job_workflow_ref"`
+}
+
+// Verifier checks Actions ID tokens: an RS256 signature by a key of the
+// issuer's JWKS (fetched once and cached, fetched again for an unknown key
+// id), the issuer, the audience and the expiry. It is safe for concurrent
+// use and makes no request until the first token arrives.
+type Verifier struct {
+	opts Options
+
+	mu       sync.Mutex
+	verifier *oidc.IDTokenVerifier
+}
+
+// New returns a Verifier. It makes no network request, so a relay starts
+// even when the issuer is unreachable; it returns an error only for an
+// issuer that is not an absolute http(s) URL.
+func New(opts Options) (*Verifier, error) {
+	if opts.Issuer == "" {
+		opts.Issuer = DefaultIssuer
+	}
+	if opts.Audience == "" {
+		opts.Audience = DefaultAudience
+	}
+	if !strings.HasPrefix(opts.Issuer, "https://") && !strings.HasPrefix(opts.Issuer, "http://") {
+		return nil, fmt.Errorf("actionsoidc: issuer %q is not an http(s) URL", opts.Issuer)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = http.DefaultClient
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Verifier{opts: opts}, nil
+}
+
+// idTokenVerifier discovers the issuer on first use; a failed discovery is
+// tried again on the next token.
+func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.verifier != nil {
+		return v.verifier, nil
+	}
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.opts.HTTPClient), 15*time.Second)
+	defer cancel()
+	p, err := oidc.NewProvider(dctx, v.opts.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("actionsoidc: discover %s: %w", v.opts.Issuer,
+			patchpanda.Errorf(patchpanda.EUNAVAILABLE, "the GitHub Actions token issuer %s does not answer; try again", v.opts.Issuer))
+	}
+	// The key set outlives this request: give it a context without the
+	// request's cancellation but with our HTTP client.
+	kctx := oidc.ClientContext(context.WithoutCancel(ctx), v.opts.HTTPClient)
+	v.verifier = p.VerifierContext(kctx, &oidc.Config{
+		ClientID:             v.opts.Audience,
+		SupportedSigningAlgs: []string{oidc.RS256},
+		Now:                  v.opts.Now,
+	})
+	return v.verifier, nil
+}
+
+// Verify checks raw and returns its claims. It returns an EUNAUTHORIZED
+// error for a token that is malformed, badly signed, expired, from another
+// issuer, for another audience or without a repository claim, and an
+// EUNAVAILABLE error when the issuer cannot be reached.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	iv, err := v.idTokenVerifier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := iv.Verify(ctx, raw)
+	if err != nil {
+		var expired *oidc.TokenExpiredError
+		if errors.As(err, &expired) {
+			return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "the GitHub Actions ID token expired at %s", expired.Expiry.UTC().Format(time.RFC3339))
+		}
+		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "the GitHub Actions ID token is not valid: %s", strings.TrimPrefix(err.Error(), "oidc: "))
+	}
+	var c Claims
+	if err := tok.Claims(&c); err != nil {
+		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "the GitHub Actions ID token's claims do not decode: %v", err)
+	}
+	if _, _, err := patchpanda.ParseFullName(c.Repository); err != nil {
+		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "the GitHub Actions ID token has no valid repository claim")
+	}
+	return &c, nil
+}
+
+// Authenticate verifies an Actions ID token and returns a principal of Kind
+// "actions" named for the token's repository, allowed only to upload
+// coverage (the upload handler checks that the repository matches). It
+// returns Verify's errors.
+func (v *Verifier) Authenticate(ctx context.Context, token string) (*patchpanda.Principal, error) {
+	c, err := v.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return &patchpanda.Principal{Kind: KindActions, Name: c.Repository, Scopes: []patchpanda.Scope{patchpanda.ScopeCoverageWrite}}, nil
+}
+
+// Authenticator maps a bearer credential to a principal (httpapi's
+// Authenticator, repeated here so this package needs no HTTP types).
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*patchpanda.Principal, error)
+}
+
+// Chain picks the authenticator for a credential by its shape: an API key
+// (ppk_…) goes to Keys, a JWT (three dot-separated parts) to Actions, and
+// anything else to Other (a GitHub user token, say).
+type Chain struct {
+	Keys    Authenticator
+	Actions Authenticator // nil: Actions tokens are refused
+	Other   Authenticator // nil: other credentials are refused
+}
+
+// Authenticate returns the principal the chosen authenticator gives, or an
+// EUNAUTHORIZED error when no authenticator takes this kind of credential.
+func (c Chain) Authenticate(ctx context.Context, token string) (*patchpanda.Principal, error) {
+	switch {
+	case strings.HasPrefix(token, "ppk_") && c.Keys != nil:
+		return c.Keys.Authenticate(ctx, token)
+	case strings.Count(token, ".") == 2 && c.Actions != nil:
+		return c.Actions.Authenticate(ctx, token)
+	case c.Other != nil:
+		return c.Other.Authenticate(ctx, token)
+	case c.Keys != nil:
+		// The key authenticator explains what a key looks like.
+		return c.Keys.Authenticate(ctx, token)
+	}
+	return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "this relay does not accept this kind of credential")
+}

@@ -1,0 +1,91 @@
+package actionsoidc_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/patchpanda/patchpanda/internal/actionsoidc"
+	"github.com/patchpanda/patchpanda/internal/actionsoidc/actionsoidctest"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+func TestVerify(t *testing.T) {
+	iss := actionsoidctest.New(t)
+	v, err := actionsoidc.New(actionsoidc.Options{Issuer: iss.URL(), Audience: "patchpanda", HTTPClient: iss.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		token    string
+		wantCode string
+		wantMsg  string
+	}{
+		{"a good token gives the repository", iss.Token(t, "acme/widgets", "patchpanda", time.Hour, nil), "", ""},
+		{"an expired token is refused", iss.Token(t, "acme/widgets", "patchpanda", -time.Hour, nil), patchpanda.EUNAUTHORIZED, "expired"},
+		{"a token for another audience is refused", iss.Token(t, "acme/widgets", "sigstore", time.Hour, nil), patchpanda.EUNAUTHORIZED, "audience"},
+		{"a token from another issuer is refused", iss.Token(t, "acme/widgets", "patchpanda", time.Hour, map[string]any{"iss": "https://evil.example"}), patchpanda.EUNAUTHORIZED, "different provider"},
+		{"a token signed by an unknown key is refused", iss.ForeignToken(t, "acme/widgets", "patchpanda"), patchpanda.EUNAUTHORIZED, "signature"},
+		{"a token without a repository is refused", iss.Token(t, "", "patchpanda", time.Hour, nil), patchpanda.EUNAUTHORIZED, "repository"},
+		{"garbage is refused", "a.b.c", patchpanda.EUNAUTHORIZED, "not valid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := v.Authenticate(context.Background(), tt.token)
+			if tt.wantCode == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := &patchpanda.Principal{Kind: "actions", Name: "acme/widgets", Scopes: []patchpanda.Scope{patchpanda.ScopeCoverageWrite}}
+				if diff := cmp.Diff(want, p); diff != "" {
+					t.Errorf("principal (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if got := patchpanda.ErrorCode(err); got != tt.wantCode {
+				t.Fatalf("code = %q (%v), want %q", got, err, tt.wantCode)
+			}
+			if !strings.Contains(patchpanda.ErrorMessage(err), tt.wantMsg) {
+				t.Errorf("message %q does not mention %q", patchpanda.ErrorMessage(err), tt.wantMsg)
+			}
+		})
+	}
+	if n := iss.JWKSFetches.Load(); n > 3 {
+		t.Errorf("the key set was fetched %d times; it should be cached", n)
+	}
+}
+
+func TestUnreachableIssuerIsUnavailable(t *testing.T) {
+	v, err := actionsoidc.New(actionsoidc.Options{Issuer: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(context.Background(), "a.b.c")
+	if got := patchpanda.ErrorCode(err); got != patchpanda.EUNAVAILABLE {
+		t.Fatalf("code = %q (%v), want unavailable", got, err)
+	}
+}
+
+type fixed struct{ kind string }
+
+func (f fixed) Authenticate(ctx context.Context, token string) (*patchpanda.Principal, error) {
+	return &patchpanda.Principal{Kind: f.kind}, nil
+}
+
+func TestChainRoutesByShape(t *testing.T) {
+	c := actionsoidc.Chain{Keys: fixed{"key"}, Actions: fixed{"actions"}, Other: fixed{"github_user"}}
+	for token, want := range map[string]string{"ppk_abc": "key", "eyJ.eyJ.sig": "actions", "gho_abc": "github_user"} {
+		p, err := c.Authenticate(context.Background(), token)
+		if err != nil || p.Kind != want {
+			t.Errorf("Authenticate(%q) = %v, %v; want kind %q", token, p, err, want)
+		}
+	}
+	c = actionsoidc.Chain{Keys: fixed{"key"}}
+	if p, _ := c.Authenticate(context.Background(), "eyJ.eyJ.sig"); p == nil || p.Kind != "key" {
+		t.Errorf("without Actions a JWT goes to the key authenticator (which explains keys), got %v", p)
+	}
+}

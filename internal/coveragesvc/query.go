@@ -1,0 +1,105 @@
+package coveragesvc
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/patchpanda/patchpanda/internal/coverage"
+	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/store"
+)
+
+// maxListedCommits bounds how many commits a list page merges.
+const maxListedCommits = 20
+
+// List returns one page of reports, newest first, and the merged coverage
+// of (up to 20 of) the commits on it compared with their bases. It returns
+// an EINVALID error for a cursor it did not give out.
+func (s *Service) List(ctx context.Context, f httpapi.CoverageListParams) (httpapi.CoverageList, error) {
+	sf := store.CoverageFilter{Repository: f.Repo, Branch: f.Branch, SHA: f.SHA, Flag: f.Flag, Limit: f.Limit}
+	if f.Cursor != "" {
+		n, err := strconv.ParseInt(f.Cursor, 10, 64)
+		if err != nil || n <= 0 {
+			return httpapi.CoverageList{}, patchpanda.Errorf(patchpanda.EINVALID, "cursor %q is not one this API gave out", f.Cursor)
+		}
+		sf.Before = n
+	}
+	reports, next, err := s.db.CoverageReports(ctx, sf)
+	if err != nil {
+		return httpapi.CoverageList{}, err
+	}
+	out := httpapi.CoverageList{Reports: make([]httpapi.CoverageReport, 0, len(reports))}
+	if next > 0 {
+		out.Next = strconv.FormatInt(next, 10)
+	}
+	seen := map[string]bool{}
+	for _, r := range reports {
+		out.Reports = append(out.Reports, reportAnswer(r))
+		k := r.Repository + "@" + r.SHA
+		if seen[k] || len(seen) >= maxListedCommits {
+			continue
+		}
+		seen[k] = true
+		c, err := s.Commit(ctx, r.Repository, r.SHA)
+		if err != nil {
+			return httpapi.CoverageList{}, err
+		}
+		out.Commits = append(out.Commits, c)
+	}
+	return out, nil
+}
+
+// Commit returns repo@sha's coverage merged over its sessions, compared
+// with its base when the base has coverage.
+func (s *Service) Commit(ctx context.Context, repo, sha string) (httpapi.CommitCoverage, error) {
+	head, err := s.db.CommitCoverage(ctx, repo, sha)
+	if err != nil {
+		return httpapi.CommitCoverage{}, err
+	}
+	c := httpapi.CommitCoverage{Repository: repo, SHA: sha, Sessions: len(head.Sessions), Flags: head.Flags(),
+		Totals: head.Report.Totals(), BaseSHA: head.BaseSHA()}
+	if c.BaseSHA != "" {
+		base, err := s.db.CommitCoverage(ctx, repo, c.BaseSHA)
+		if err != nil {
+			return httpapi.CommitCoverage{}, err
+		}
+		if len(base.Sessions) > 0 {
+			d := coverage.Compare(base.Report, head.Report).Delta
+			c.Delta = &d
+		}
+	}
+	return c, nil
+}
+
+// Report returns one stored report with its per-file totals (counted as
+// commit coverage counts them) and, with lines, each file's lines. It
+// returns an ENOTFOUND error for an unknown id.
+func (s *Service) Report(ctx context.Context, id int64, lines bool) (httpapi.CoverageReport, error) {
+	r, err := s.db.CoverageReport(ctx, id)
+	if err != nil {
+		return httpapi.CoverageReport{}, err
+	}
+	files, err := s.db.CoverageFiles(ctx, id, lines)
+	if err != nil {
+		return httpapi.CoverageReport{}, err
+	}
+	out := reportAnswer(r)
+	out.Files = make([]httpapi.CoverageFile, 0, len(files))
+	for _, f := range files {
+		cf := httpapi.CoverageFile{Path: f.Path, Totals: f.Totals}
+		if f.File != nil {
+			cf.Lines = f.File.Lines
+			if cf.Lines == nil {
+				cf.Lines = []coverage.Line{}
+			}
+		}
+		out.Files = append(out.Files, cf)
+	}
+	return out, nil
+}
+
+func reportAnswer(r *store.CoverageReport) httpapi.CoverageReport {
+	return httpapi.CoverageReport{ID: r.ID, Repository: r.Repository, SHA: r.SHA, Branch: r.Branch, PR: r.PR, Flag: r.Flag,
+		Format: r.Format, CIJob: r.CIJob, Totals: r.Totals, CreatedAt: r.CreatedAt}
+}

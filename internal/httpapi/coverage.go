@@ -1,0 +1,154 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+)
+
+// CoverageUploadParams are the query parameters of POST /api/coverage, as
+// the handler read them (see coverage_types.go for the contract).
+type CoverageUploadParams struct {
+	Repo   string // owner/name
+	SHA    string
+	Branch string
+	PR     int
+	Flag   string
+	Format string // "" detects it from the content
+	Root   string // stripped from the front of report paths
+	Prefix string // put in front of relative report paths
+	CIJob  string
+	// Module is the Go module path (module=), for Go coverprofiles when
+	// the relay cannot read go.mod itself; ModuleDir (module_dir=) is the
+	// repository directory holding that go.mod.
+	Module    string
+	ModuleDir string
+	// ContentEncoding is the request's Content-Encoding ("" or "gzip").
+	ContentEncoding string
+}
+
+// CoverageListParams are the filters of GET /api/coverage.
+type CoverageListParams struct {
+	Repo, Branch, SHA, Flag string
+	Cursor                  string
+	Limit                   int
+}
+
+// CoverageService stores and serves coverage reports.
+type CoverageService interface {
+	// Upload ingests one report for p; created is false for an identical
+	// re-upload (Duplicate set in the answer).
+	Upload(ctx context.Context, p *patchpanda.Principal, params CoverageUploadParams, body io.Reader) (res CoverageUpload, created bool, err error)
+	List(ctx context.Context, f CoverageListParams) (CoverageList, error)
+	Report(ctx context.Context, id int64, lines bool) (CoverageReport, error)
+	// MaxUploadBytes bounds an upload's body (compressed or not).
+	MaxUploadBytes() int64
+}
+
+// RetryAfterError is an error that says how long the caller should wait;
+// the handler sends it as Retry-After.
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// CoverageRoutes serves the coverage API over svc.
+func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
+	return func(mux *http.ServeMux, s *Server) {
+		mux.Handle("POST /api/coverage", s.Require(patchpanda.ScopeCoverageWrite, func(w http.ResponseWriter, r *http.Request) error {
+			params, err := uploadParams(r)
+			if err != nil {
+				return err
+			}
+			body := http.MaxBytesReader(w, r.Body, svc.MaxUploadBytes())
+			res, created, err := svc.Upload(r.Context(), PrincipalFrom(r.Context()), params, body)
+			var ra RetryAfterError
+			if errors.As(err, &ra) {
+				w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (ra.RetryAfter()+time.Second-1)/time.Second))))
+			}
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(res.URL, "/") {
+				res.URL = baseURL(r) + res.URL
+			}
+			status := http.StatusCreated
+			if !created {
+				status = http.StatusOK
+			}
+			writeJSON(w, status, res)
+			return nil
+		}))
+		mux.Handle("GET /api/coverage", s.Require(patchpanda.ScopeCoverageRead, func(w http.ResponseWriter, r *http.Request) error {
+			q := r.URL.Query()
+			f := CoverageListParams{Repo: q.Get("repo"), Branch: q.Get("branch"), SHA: q.Get("sha"), Flag: q.Get("flag"), Cursor: q.Get("cursor")}
+			if v := q.Get("limit"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 500 {
+					return patchpanda.Errorf(patchpanda.EINVALID, "limit %q must be between 1 and 500", v)
+				}
+				f.Limit = n
+			}
+			list, err := svc.List(r.Context(), f)
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, list)
+			return nil
+		}))
+		mux.Handle("GET /api/coverage/{id}", s.Require(patchpanda.ScopeCoverageRead, func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			lines := false
+			switch v := r.URL.Query().Get("lines"); v {
+			case "", "0", "false":
+			case "1", "true":
+				lines = true
+			default:
+				return patchpanda.Errorf(patchpanda.EINVALID, "lines %q must be 1 or 0", v)
+			}
+			rep, err := svc.Report(r.Context(), id, lines)
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, rep)
+			return nil
+		}))
+	}
+}
+
+// uploadParams reads POST /api/coverage's query, returning an EINVALID
+// error naming a malformed parameter. The service checks the values.
+func uploadParams(r *http.Request) (CoverageUploadParams, error) {
+	q := r.URL.Query()
+	p := CoverageUploadParams{
+		Repo: q.Get("repo"), SHA: q.Get("sha"), Branch: q.Get("branch"), Flag: q.Get("flag"), Format: q.Get("format"),
+		Root: q.Get("root"), Prefix: q.Get("prefix"), CIJob: q.Get("ci_job"), Module: q.Get("module"), ModuleDir: q.Get("module_dir"),
+		ContentEncoding: strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))),
+	}
+	if v := q.Get("pr"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, patchpanda.Errorf(patchpanda.EINVALID, "pr %q is not a pull request number", v)
+		}
+		p.PR = n
+	}
+	return p, nil
+}
+
+// baseURL is the scheme and host the request was sent to.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

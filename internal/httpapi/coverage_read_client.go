@@ -1,0 +1,44 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// CoverageReports lists one page of stored coverage reports, with the
+// merged coverage of the commits on it. It returns the relay's error as a
+// *patchpanda.Error.
+func (c *Client) CoverageReports(ctx context.Context, f CoverageListParams) (CoverageList, error) {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("repo", f.Repo)
+	set("branch", f.Branch)
+	set("sha", f.SHA)
+	set("flag", f.Flag)
+	set("cursor", f.Cursor)
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out CoverageList
+	err := c.Do(ctx, http.MethodGet, "/api/coverage", q, nil, &out)
+	return out, err
+}
+
+// CoverageReport returns one stored report with its per-file totals, and
+// with lines also each file's per-line hits. It returns the relay's error
+// as a *patchpanda.Error (ENOTFOUND for an unknown id).
+func (c *Client) CoverageReport(ctx context.Context, id int64, lines bool) (CoverageReport, error) {
+	var q url.Values
+	if lines {
+		q = url.Values{"lines": {"1"}}
+	}
+	var out CoverageReport
+	err := c.Do(ctx, http.MethodGet, "/api/coverage/"+strconv.FormatInt(id, 10), q, nil, &out)
+	return out, err
+}
