@@ -52,6 +52,7 @@ func (b *buildFailure) Error() string { return b.out }
 func startProcess(t *testing.T, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(relayBinary(t), "serve")
+	cmd.Dir = t.TempDir() // anything the relay writes beside itself stays out of the tree
 	cmd.Env = append(os.Environ(), "PATCHPANDA_ADDR=127.0.0.1:0", "PATCHPANDA_LOG_FORMAT=json", "PATCHPANDA_LOG_LEVEL=info")
 	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()

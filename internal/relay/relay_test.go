@@ -42,6 +42,8 @@ func start(t *testing.T, dbURL string, opts ...func(*relay.Config)) (*relay.Rela
 	cfg := relay.Config{
 		Addr: "127.0.0.1:0", DatabaseURL: dbURL, QueueBackend: "db",
 		GitHubAPIURL: "https://api.github.com", ShutdownTimeout: 5 * time.Second,
+		CoverageBlobURL: "file://" + t.TempDir(), CoverageMaxUploadBytes: 64 << 20, CoverageUploadsPerMinute: 60,
+		ActionsOIDCIssuer: "https://token.actions.githubusercontent.com", ActionsOIDCAudience: "patchpanda",
 	}
 	for _, o := range opts {
 		o(&cfg)
