@@ -18,7 +18,9 @@ import (
 	"github.com/patchpanda/patchpanda/internal/cli/billing"
 	"github.com/patchpanda/patchpanda/internal/cli/coverage"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/cli/jobs"
 	"github.com/patchpanda/patchpanda/internal/cli/keys"
+	"github.com/patchpanda/patchpanda/internal/cli/tui"
 	"github.com/patchpanda/patchpanda/internal/ghenv"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/iostreams"
@@ -98,6 +100,8 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 			keys.New(f),
 			billing.New(f),
 			audit.New(f),
+			jobs.New(f),
+			tui.New(f),
 			{
 				Name:  "version",
 				Usage: "Print ppctl's version",

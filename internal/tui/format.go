@@ -1,0 +1,98 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/table"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// newTable returns a focused table with cols. Its page-down keys leave f
+// and space free for the tabs' own keys.
+func newTable(cols []table.Column) table.Model {
+	km := table.DefaultKeyMap()
+	km.PageDown = key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down"))
+	km.PageUp = key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up"))
+	s := table.DefaultStyles()
+	s.Header = s.Header.BorderStyle(lipgloss.NormalBorder()).BorderBottom(true)
+	return table.New(table.WithColumns(cols), table.WithFocused(true), table.WithKeyMap(km), table.WithStyles(s))
+}
+
+// fitColumns gives column flex whatever width the others leave, at least
+// its own width. Each column is padded by one space on both sides.
+func fitColumns(width, flex int, cols []table.Column) []table.Column {
+	used := 0
+	for i, c := range cols {
+		if i != flex {
+			used += c.Width
+		}
+		used += 2
+	}
+	if rest := width - used; rest > cols[flex].Width {
+		cols[flex].Width = rest
+	}
+	return cols
+}
+
+// usd formats micro-dollars as dollars with at least two decimals:
+// 420000 → "0.42", 4200 → "0.0042".
+func usd(micros int64) string {
+	sign := ""
+	if micros < 0 {
+		sign, micros = "-", -micros
+	}
+	s := fmt.Sprintf("%d.%06d", micros/1e6, micros%1e6)
+	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
+		s = s[:len(s)-1]
+	}
+	return sign + s
+}
+
+// stamp formats t in local time to the minute, "" for the zero time.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// stampPtr is stamp for an optional time, with what to say when it is
+// absent.
+func stampPtr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return stamp(*t)
+}
+
+// ago says how long before now t was, coarsely.
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+	}
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
