@@ -22,8 +22,14 @@ lint:
 migrate:
 	$(GO) run ./cmd/relay migrate
 
+# Go benchmarks, then the intake load test (relay on SQLite, on PostgreSQL
+# when PATCHPANDA_TEST_POSTGRES_URL is set, and a bare handler), then the
+# coverage parsers against lcov --summary and go tool cover -func.
+# Results and how to read them: docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/webhook ./internal/coverage ./internal/keys
+	$(GO) run ./internal/webhookload/bench -duration 5s
+	$(GO) run ./internal/coverage/coveragebench -size 200MB -xml-size 100MB
 
 build:
 	mkdir -p bin
