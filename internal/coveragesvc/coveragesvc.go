@@ -30,6 +30,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/config"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/ratelimit"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
 
@@ -86,7 +87,7 @@ type Service struct {
 	log    *slog.Logger
 	opts   Options
 	bucket *blob.Bucket
-	limit  *limiter
+	limit  *ratelimit.Buckets[string]
 	// Enqueued is called after a commit that enqueued feedback (to wake
 	// the outbox runner); may be nil.
 	Enqueued func()
@@ -125,7 +126,7 @@ func New(ctx context.Context, db *store.DB, gh GitHub, logger *slog.Logger, opts
 	}
 	s := &Service{db: db, gh: gh, log: logger, opts: opts, bucket: b}
 	if opts.UploadsPerMinute > 0 {
-		s.limit = newLimiter(opts.UploadsPerMinute, opts.Now)
+		s.limit = ratelimit.New[string](opts.UploadsPerMinute, opts.UploadsPerMinute, opts.Now)
 	}
 	return s, nil
 }

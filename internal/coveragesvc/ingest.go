@@ -86,7 +86,7 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 		}
 	}
 	if s.limit != nil {
-		if wait, ok := s.limit.take(strings.ToLower(params.Repo)); !ok {
+		if wait, ok := s.limit.Take(strings.ToLower(params.Repo)); !ok {
 			return httpapi.CoverageUpload{}, false, &RateLimitedError{Wait: wait, err: patchpanda.Errorf(patchpanda.ERATELIMITED,
 				"%s uploads coverage faster than %d reports a minute; try again in %s", params.Repo, s.opts.UploadsPerMinute, wait.Round(1e9))}
 		}

@@ -11,11 +11,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/ratelimit"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
 
@@ -95,7 +96,9 @@ type Sender struct {
 	DB     *store.DB
 	// BaseURL is the relay's public URL, for links; may be empty.
 	BaseURL string
-	Limit   *Limiter
+	// Limit keeps each installation under GitHub's content-creation
+	// limit (about 80 requests a minute); nil: no limit.
+	Limit *ratelimit.Buckets[int64]
 }
 
 // Send carries out one outbox entry. It returns a Permanent error for an
@@ -110,8 +113,8 @@ func (s *Sender) Send(ctx context.Context, e store.OutboxEntry) error {
 		return err
 	}
 	if s.Limit != nil {
-		if at, ok := s.Limit.Take(a.InstallationID); !ok {
-			return limited{at}
+		if wait, ok := s.Limit.Take(a.InstallationID); !ok {
+			return limited{time.Now().Add(wait)}
 		}
 	}
 	switch a.Type {
@@ -162,47 +165,6 @@ type limited struct{ at time.Time }
 func (l limited) Error() string         { return "content-creation limit reached; waiting" }
 func (l limited) RetryAfter() time.Time { return l.at }
 
-// Limiter is a token bucket per installation: GitHub allows about 80
-// content-creating requests a minute, so PatchPanda keeps under that.
-type Limiter struct {
-	mu      sync.Mutex
-	perMin  float64
-	burst   float64
-	buckets map[int64]*bucket
-	now     func() time.Time
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-// NewLimiter allows perMinute actions a minute per installation, in bursts
-// of up to burst.
-func NewLimiter(perMinute, burst int, now func() time.Time) *Limiter {
-	return &Limiter{perMin: float64(perMinute), burst: float64(burst), buckets: map[int64]*bucket{}, now: now}
-}
-
-// Take takes a token for inst, or reports when one will be there.
-func (l *Limiter) Take(inst int64) (time.Time, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.buckets[inst]
-	if !ok {
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[inst] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Minutes()*l.perMin)
-	b.at = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return now, true
-	}
-	wait := time.Duration((1 - b.tokens) / l.perMin * float64(time.Minute))
-	return now.Add(wait), false
-}
-
 // Render returns the check run that shows a job's state.
 func Render(j *patchpanda.Job, baseURL string) githubapp.CheckRunOptions {
 	opts := githubapp.CheckRunOptions{Name: CheckName, HeadSHA: j.PullRequest.HeadSHA, ExternalID: j.ID}
@@ -243,7 +205,7 @@ func Render(j *patchpanda.Job, baseURL string) githubapp.CheckRunOptions {
 	fmt.Fprintf(&sb, "**Outcome:** %s\n\n", outcome)
 	fmt.Fprintf(&sb, "| | |\n| --- | --- |\n| Asked by | @%s (%s) |\n| Job | `%s`, attempt %d |\n", j.RequestedBy, j.Trigger, j.ID, j.Attempt)
 	if j.CostMicros > 0 {
-		fmt.Fprintf(&sb, "| Cost | $%d.%06d |\n", j.CostMicros/1_000_000, j.CostMicros%1_000_000)
+		fmt.Fprintf(&sb, "| Cost | $%s |\n", billingtypes.FormatUSD(j.CostMicros))
 	}
 	if j.BillingProject != "" {
 		fmt.Fprintf(&sb, "| Billing project | %s |\n", j.BillingProject)

@@ -27,6 +27,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/metrics"
 	"github.com/patchpanda/patchpanda/internal/outbox"
 	"github.com/patchpanda/patchpanda/internal/queue/dbqueue"
+	"github.com/patchpanda/patchpanda/internal/ratelimit"
 	"github.com/patchpanda/patchpanda/internal/secrets"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/webhook"
@@ -115,7 +116,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	ready := []httpapi.Check{{Name: "database", Check: db.Ping}, {Name: "queue", Check: r.queue.Ping}}
 
 	publishRunner := outbox.New(db, store.OutboxPublish, publish(r.queue), logger)
-	sender := &feedback.Sender{GitHub: r.GitHub, DB: db, Limit: feedback.NewLimiter(80, 20, time.Now)}
+	sender := &feedback.Sender{GitHub: r.GitHub, DB: db, Limit: ratelimit.New[int64](80, 20, time.Now)}
 	githubRunner := outbox.New(db, store.OutboxGitHub, sender.Send, logger)
 	r.Jobs = jobs.NewService(db, r.GitHub, logger)
 	if dq, ok := r.queue.(*dbqueue.Queue); ok {

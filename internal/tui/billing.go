@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/table"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 )
 
@@ -59,9 +60,9 @@ func (m Model) billingAnswer(msg billingMsg) (tea.Model, tea.Cmd) {
 	for i, p := range msg.projects {
 		budget := "none"
 		if p.BudgetMicros > 0 {
-			budget = "$" + usd(p.BudgetMicros)
+			budget = "$" + billingtypes.FormatUSD(p.BudgetMicros)
 		}
-		rows[i] = table.Row{strconv.FormatInt(p.ID, 10), p.Name, p.Month, budget, "$" + usd(p.SpentMicros), used(p), strings.Join(p.Repositories, ", ")}
+		rows[i] = table.Row{strconv.FormatInt(p.ID, 10), p.Name, p.Month, budget, "$" + billingtypes.FormatUSD(p.SpentMicros), used(p), strings.Join(p.Repositories, ", ")}
 	}
 	m.billing.table.SetRows(rows)
 	if m.billing.table.Cursor() >= len(rows) {

@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -37,20 +35,6 @@ func fitColumns(width, flex int, cols []table.Column) []table.Column {
 	return cols
 }
 
-// usd formats micro-dollars as dollars with at least two decimals:
-// 420000 → "0.42", 4200 → "0.0042".
-func usd(micros int64) string {
-	sign := ""
-	if micros < 0 {
-		sign, micros = "-", -micros
-	}
-	s := fmt.Sprintf("%d.%06d", micros/1e6, micros%1e6)
-	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
-		s = s[:len(s)-1]
-	}
-	return sign + s
-}
-
 // stamp formats t in local time to the minute, "" for the zero time.
 func stamp(t time.Time) string {
 	if t.IsZero() {
@@ -66,21 +50,6 @@ func stampPtr(t *time.Time, none string) string {
 		return none
 	}
 	return stamp(*t)
-}
-
-// ago says how long before now t was, coarsely.
-func ago(t, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d/time.Hour))
-	default:
-		return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
-	}
 }
 
 func short(sha string) string {

@@ -4,7 +4,6 @@
 package jobs
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -83,35 +82,6 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, patchpanda.Errorf(patchpanda.EINVALID, "--since %q is neither an RFC 3339 time (2026-01-01T00:00:00Z) nor a duration such as 24h or 7d", s)
 	}
 	return now.Add(-d), nil
-}
-
-// usd formats micro-dollars as dollars with at least two decimals and no
-// trailing zeros beyond them: 420000 → "0.42", 4200 → "0.0042".
-func usd(micros int64) string {
-	sign := ""
-	if micros < 0 {
-		sign, micros = "-", -micros
-	}
-	s := fmt.Sprintf("%d.%06d", micros/1e6, micros%1e6)
-	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
-		s = s[:len(s)-1]
-	}
-	return sign + s
-}
-
-// ago says how long before now t was, coarsely, for people.
-func ago(t, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d/time.Hour))
-	default:
-		return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
-	}
 }
 
 // short cuts a commit sha to the length people read.

@@ -8,8 +8,10 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -140,13 +142,13 @@ func printJobs(f *factory.Factory, js []*patchpanda.Job, now time.Time) error {
 		tp.AddField(string(j.State))
 		tp.AddField(string(j.Trigger))
 		tp.AddField(strconv.Itoa(j.Attempt))
-		cost := usd(j.CostMicros)
+		cost := billingtypes.FormatUSD(j.CostMicros)
 		if tty {
 			cost = "$" + cost
 		}
 		tp.AddField(cost)
 		if tty {
-			tp.AddField(ago(j.CreatedAt, now))
+			tp.AddField(iostreams.Ago(j.CreatedAt, now))
 		} else {
 			tp.AddField(stamp(j.CreatedAt, false))
 		}
