@@ -45,17 +45,18 @@ type Processor struct {
 	Poll time.Duration
 	// Batch is how many deliveries to claim at once.
 	Batch int
-	// AfterCommit, when set, is called after a delivery's work committed.
+	// AfterCommit, when set, is called after a commit that wrote outbox
+	// entries, to wake their runners.
 	AfterCommit func()
 
 	wake chan struct{}
 }
 
 // NewProcessor returns a Processor with the defaults: a 2-minute lease, 10
-// attempts, a 1-second poll and batches of 32.
+// attempts, a 1-second poll and batches of 100.
 func NewProcessor(db *store.DB, logger *slog.Logger, h Handler, m Observer) *Processor {
 	return &Processor{DB: db, Logger: logger, Handler: h, Metrics: m,
-		Lease: 2 * time.Minute, MaxAttempts: 10, Poll: time.Second, Batch: 32,
+		Lease: 2 * time.Minute, MaxAttempts: 10, Poll: time.Second, Batch: 100,
 		wake: make(chan struct{}, 1)}
 }
 
@@ -123,28 +124,37 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	if len(ok) == 0 {
 		return len(ds), nil
 	}
+	outbox := 0
 	err = p.DB.InTx(ctx, func(q *store.Queries) error {
 		for _, h := range ok {
 			if err := p.finish(ctx, q, h.d, token, h.commit); err != nil {
 				return err
 			}
 		}
+		outbox = q.OutboxAdded()
 		return nil
 	})
 	if err == nil {
 		for _, h := range ok {
-			p.done(h.d, h.commit)
+			p.done(h.d)
 		}
+		p.wakeOutbox(outbox)
 		return len(ds), nil
 	}
 	for _, h := range ok {
 		if ctx.Err() != nil {
 			break
 		}
-		err := p.DB.InTx(ctx, func(q *store.Queries) error { return p.finish(ctx, q, h.d, token, h.commit) })
+		outbox := 0
+		err := p.DB.InTx(ctx, func(q *store.Queries) error {
+			err := p.finish(ctx, q, h.d, token, h.commit)
+			outbox = q.OutboxAdded()
+			return err
+		})
 		switch {
 		case err == nil:
-			p.done(h.d, h.commit)
+			p.done(h.d)
+			p.wakeOutbox(outbox)
 		case errors.Is(err, store.ErrLeaseLost):
 			p.Logger.Warn("delivery lease lost; another processor owns it", "delivery", h.d.DeliveryID)
 		default:
@@ -163,10 +173,14 @@ func (p *Processor) finish(ctx context.Context, q *store.Queries, d patchpanda.D
 	return q.FinishDelivery(ctx, d.ID, token, patchpanda.DeliveryDone, "")
 }
 
-func (p *Processor) done(d patchpanda.Delivery, commit Commit) {
-	if commit != nil && p.AfterCommit != nil {
+// wakeOutbox tells the outbox runners when the commit left them work.
+func (p *Processor) wakeOutbox(outboxEntries int) {
+	if outboxEntries > 0 && p.AfterCommit != nil {
 		p.AfterCommit()
 	}
+}
+
+func (p *Processor) done(d patchpanda.Delivery) {
 	p.observe(d.Event, "done")
 	p.Logger.Debug("delivery processed", "delivery", d.DeliveryID, "event", d.Event, "action", d.Action)
 }

@@ -35,6 +35,7 @@ func (q *Queries) AddOutbox(ctx context.Context, kind, jobID string, payload []b
 		kind, job, payload, now); err != nil {
 		return fmt.Errorf("store: add outbox %s: %w", kind, err)
 	}
+	q.outboxAdded++
 	return nil
 }
 

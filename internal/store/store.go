@@ -50,7 +50,13 @@ type Queries struct {
 	dialect Dialect
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// outboxAdded counts AddOutbox calls, so a caller knows after a
+	// transaction whether there is outbox work to wake.
+	outboxAdded int
 }
+
+// OutboxAdded reports how many outbox entries these Queries wrote.
+func (q *Queries) OutboxAdded() int { return q.outboxAdded }
 
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
