@@ -37,7 +37,7 @@ func validate(p *httpapi.CoverageUploadParams) error {
 	}
 	p.SHA = strings.ToLower(p.SHA)
 	if !shaRE.MatchString(p.SHA) {
-		return patchpanda.Errorf(patchpanda.EINVALID, "sha %q is not a full commit sha (40 hex digits)", p.SHA)
+		return patchpanda.Errorf(patchpanda.EINVALID, "sha %q is not a full commit sha (40 or 64 hex digits)", p.SHA)
 	}
 	if p.Flag != "" && !flagRE.MatchString(p.Flag) {
 		return patchpanda.Errorf(patchpanda.EINVALID, "flag %q must be 1 to 64 letters, digits, '.', '_' or '-'", p.Flag)

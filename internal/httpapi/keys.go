@@ -54,6 +54,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := patchpanda.AuditFilter{Action: q.Get("action"), Subject: q.Get("subject"), Limit: 100}
+	limit := 100
 	var err error
 	if v := q.Get("after_id"); v != "" {
 		if f.AfterID, err = strconv.ParseInt(v, 10, 64); err != nil {
@@ -61,7 +62,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if v := q.Get("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 1000 {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
 			return patchpanda.Errorf(patchpanda.EINVALID, "limit %q must be between 1 and 1000", v)
 		}
 	}
@@ -70,16 +71,18 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 			return patchpanda.Errorf(patchpanda.EINVALID, "since %q is not an RFC 3339 time", v)
 		}
 	}
+	f.Limit = limit + 1 // one more tells whether there is a next page
 	evs, err := s.Audit.AuditEvents(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	out := AuditList{Events: evs}
+	if len(evs) > limit {
+		out.Events = evs[:limit]
+		out.Next = out.Events[limit-1].ID
+	}
 	if out.Events == nil {
 		out.Events = []patchpanda.AuditEvent{}
-	}
-	if len(evs) == f.Limit {
-		out.Next = evs[len(evs)-1].ID
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -103,13 +106,13 @@ func ParseLifetime(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.Atoi(n)
 		if err != nil || days <= 0 || days > 3650 {
-			return 0, patchpanda.Errorf(patchpanda.EINVALID, "expires %q: want a number of days between 1 and 3650, like 30d", s)
+			return 0, patchpanda.Errorf(patchpanda.EINVALID, "expires_in %q: want a number of days between 1 and 3650, like 30d", s)
 		}
 		return time.Duration(days) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, patchpanda.Errorf(patchpanda.EINVALID, "expires %q: want a lifetime like 30d, 12h or 90m", s)
+		return 0, patchpanda.Errorf(patchpanda.EINVALID, "expires_in %q: want a lifetime like 30d, 12h or 90m", s)
 	}
 	return d, nil
 }

@@ -156,7 +156,7 @@ func (s *Server) authenticate(r *http.Request) (*patchpanda.Principal, error) {
 	}
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) || token == "" {
-		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "Authorization header must be \"Bearer <token>\"")
+		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "Authorization header must be \"Bearer <token>\" (or \"token <token>\")")
 	}
 	if s.Auth == nil {
 		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "this relay accepts no credentials")

@@ -105,7 +105,7 @@ func (s *Service) Report(ctx context.Context, id string, ev patchpanda.WorkerEve
 		return nil, patchpanda.Errorf(patchpanda.EINVALID, "type: %q is not one of started, progress, succeeded, failed", ev.Type)
 	}
 	if len(ev.Message) > 10000 {
-		return nil, patchpanda.Errorf(patchpanda.EINVALID, "message: longer than 10000 characters")
+		return nil, patchpanda.Errorf(patchpanda.EINVALID, "message: longer than 10000 bytes")
 	}
 	var cost int64
 	if ev.CostUSD != nil {

@@ -40,7 +40,7 @@ func (s *Service) Create(ctx context.Context, name string, scopes []patchpanda.S
 		}
 	}
 	if ttl < 0 {
-		return patchpanda.APIKey{}, "", patchpanda.Errorf(patchpanda.EINVALID, "expires: must not be negative")
+		return patchpanda.APIKey{}, "", patchpanda.Errorf(patchpanda.EINVALID, "expires_in: must not be negative")
 	}
 	plain, err := New()
 	if err != nil {

@@ -57,9 +57,10 @@ func (q *Queries) AppendAudit(ctx context.Context, ev patchpanda.AuditEvent) (pa
 
 // AuditEvents lists events in chain order (oldest first).
 func (q *Queries) AuditEvents(ctx context.Context, f patchpanda.AuditFilter) ([]patchpanda.AuditEvent, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
+	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
+	f.Limit = min(f.Limit, 5000)
 	query := `SELECT id, at, actor, action, subject, reason, data, prev_hash, hash FROM audit_events WHERE id > $1`
 	args := []any{f.AfterID}
 	if f.Action != "" {

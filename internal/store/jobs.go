@@ -27,6 +27,9 @@ func scanJob(row interface{ Scan(...any) error }) (*patchpanda.Job, error) {
 		return nil, err
 	}
 	j.Repository.Owner, j.Repository.Name, _ = strings.Cut(repo, "/")
+	if config == "" {
+		config = "{}"
+	}
 	j.Config = []byte(config)
 	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
 	j.StartedAt, j.FinishedAt, j.LeaseExpiresAt = nullTime(started), nullTime(finished), nullTime(lease)
