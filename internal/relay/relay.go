@@ -149,7 +149,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.GitHub.Enabled() {
 		r.workers = append(r.workers, r.Reconciler.Run)
 	}
-	r.workers = append(r.workers, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
+	r.workers = append(r.workers, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
 
 	if r.Coverage, err = coveragesvc.New(ctx, db, r.GitHub, logger, coveragesvc.Options{

@@ -42,6 +42,7 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	path    string // the SQLite file, "" for PostgreSQL
+	dsn     string
 }
 
 // Queries runs the store's statements on a pool or inside a transaction.
@@ -97,14 +98,25 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		sqlDB.SetMaxOpenConns(32)
 		sqlDB.SetMaxIdleConns(32)
 	}
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if dialect == Postgres {
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
 		sqlDB.Close()
 		return nil, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "database %s does not answer: %v", redactURL(rawURL), scrub(err, rawURL))
 	}
-	db := &DB{sql: sqlDB, dialect: dialect, path: path}
+	if dialect == SQLite && path != ":memory:" {
+		// Checkpoints run beside the writer (RunCheckpoints), not inside
+		// whichever commit crosses the threshold: that commit would stall
+		// every writer queued behind the one connection for the fsync.
+		if _, err := sqlDB.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0"); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	db := &DB{sql: sqlDB, dialect: dialect, path: path, dsn: dsn}
 	db.Queries = &Queries{q: sqlDB, dialect: dialect, Now: func() time.Time { return time.Now() }}
 	return db, nil
 }
@@ -151,6 +163,32 @@ func scrub(err error, raw string) string {
 		}
 	}
 	return msg
+}
+
+// RunCheckpoints keeps a SQLite database's write-ahead log short until ctx
+// ends: every half second it copies what it can back into the database
+// (a passive checkpoint, which waits for no reader or writer), on a
+// connection of its own. For PostgreSQL it returns at once.
+func (db *DB) RunCheckpoints(ctx context.Context) {
+	if db.dialect != SQLite || db.path == ":memory:" {
+		return
+	}
+	cp, err := sql.Open("sqlite3", db.dsn)
+	if err != nil {
+		return
+	}
+	defer cp.Close()
+	cp.SetMaxOpenConns(1)
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = cp.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // Dialect returns the database's dialect.
