@@ -16,6 +16,7 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/audit"
 	"github.com/patchpanda/patchpanda/internal/cli/billing"
+	"github.com/patchpanda/patchpanda/internal/cli/configcmd"
 	"github.com/patchpanda/patchpanda/internal/cli/coverage"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/cli/jobs"
@@ -97,6 +98,7 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 		},
 		Commands: []*cli.Command{
 			coverage.New(f),
+			configcmd.New(f),
 			keys.New(f),
 			billing.New(f),
 			audit.New(f),
