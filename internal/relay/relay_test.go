@@ -3,6 +3,8 @@ package relay_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -182,5 +184,43 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	b.ReadFrom(resp.Body)
 	if !strings.Contains(b.String(), `patchpanda_http_requests_total{code="200",method="GET",route="GET /healthz"} 1`) {
 		t.Errorf("metrics lack the healthz request count:\n%s", b.String())
+	}
+}
+
+func TestShutdownFinishesInFlightRequests(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := relay.Open(ctx, relay.Config{Addr: "127.0.0.1:0", DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "r.db"), QueueBackend: "db",
+		GitHubAPIURL: "https://api.github.com", ShutdownTimeout: 10 * time.Second, CoverageBlobURL: "file://" + t.TempDir(),
+		CoverageMaxUploadBytes: 1 << 20, ActionsOIDCIssuer: "https://token.actions.githubusercontent.com"},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	_, key, err := r.Keys.Create(context.Background(), "w", []patchpanda.Scope{patchpanda.ScopeWorker}, 0, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A worker's long poll is in flight when SIGTERM arrives.
+	answered := make(chan error, 1)
+	go func() {
+		l, err := httpapi.NewClient(r.URL(), key).LeaseJob(context.Background(), 2*time.Second)
+		if err == nil && l != nil {
+			err = fmt.Errorf("leased %v from an empty queue", l)
+		}
+		answered <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if err := <-answered; err != nil {
+		t.Errorf("the in-flight request did not finish cleanly: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if _, err := http.Get(r.URL() + "/healthz"); err == nil {
+		t.Error("the relay still answers after shutdown")
 	}
 }
