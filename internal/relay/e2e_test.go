@@ -286,8 +286,10 @@ func commentToJob(t *testing.T, w *world) {
 	if len(last.Repositories) != 1 || last.Repositories[0] != repo || len(last.Permissions) != 2 {
 		t.Errorf("minted token scope = %v %v, want %s with contents and pull_requests", last.Repositories, last.Permissions, repo)
 	}
-	if strings.Contains(w.logs.String(), tok.Token) {
-		t.Error("the installation token appears in the relay's logs")
+	for name, s := range map[string]string{"installation token": tok.Token, "webhook secret": secret, "App private key": string(w.gh.PrivateKeyPEM[40:80])} {
+		if strings.Contains(w.logs.String(), s) {
+			t.Errorf("the %s appears in the relay's logs", name)
+		}
 	}
 	cost := 0.42
 	for _, ev := range []patchpanda.WorkerEvent{
