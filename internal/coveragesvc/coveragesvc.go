@@ -43,7 +43,7 @@ const (
 // Options are the coverage settings of the relay.
 type Options struct {
 	// BlobURL is a gocloud.dev bucket URL for raw uploads: file:///DIR,
-	// mem://, and with the build tag "blobcloud" s3://BUCKET or
+	// mem://, and with the build tag "cloud" s3://BUCKET or
 	// gs://BUCKET. Empty means BlobDir.
 	BlobURL string
 	// BlobDir is the local directory used when BlobURL is empty (see
@@ -122,7 +122,7 @@ func New(ctx context.Context, db *store.DB, gh GitHub, logger *slog.Logger, opts
 	}
 	b, err := blob.OpenBucket(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("coverage blob bucket %s: %w (s3:// and gs:// need a relay built with -tags blobcloud)", redact(u), err)
+		return nil, fmt.Errorf("coverage blob bucket %s: %w (s3:// and gs:// need a relay built with -tags cloud)", redact(u), err)
 	}
 	s := &Service{db: db, gh: gh, log: logger, opts: opts, bucket: b}
 	if opts.UploadsPerMinute > 0 {

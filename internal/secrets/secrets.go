@@ -6,7 +6,7 @@
 //   - base64key://KEY — a 32-byte key, URL-safe or standard base64, in the
 //     setting itself (NaCl secretbox, as gocloud.dev/secrets/localsecrets);
 //   - awskms://…, gcpkms://…, hashivault://… — a key management service,
-//     compiled in only with the build tag "kms" because their SDKs add about
+//     compiled in only with the build tag "cloud" because their SDKs add about
 //     15 MB and a minute of build time to the relay (see docs/billing.md);
 //   - unset — a local 32-byte key file beside a SQLite database, created
 //     with mode 0600 the first time a secret is encrypted. With PostgreSQL
@@ -105,7 +105,7 @@ func Open(ctx context.Context, keeperURL, defaultKeyPath string) (*Keeper, error
 		return nil, patchpanda.Errorf(patchpanda.EINVALID, "PATCHPANDA_SECRETS_KEEPER: scheme %q is not supported (want base64key, awskms, gcpkms or hashivault)", u.Scheme)
 	}
 	if !kmsCompiled {
-		return nil, patchpanda.Errorf(patchpanda.EINVALID, "PATCHPANDA_SECRETS_KEEPER: %s:// is not compiled into this relay; build it with -tags kms (see docs/billing.md)", u.Scheme)
+		return nil, patchpanda.Errorf(patchpanda.EINVALID, "PATCHPANDA_SECRETS_KEEPER: %s:// is not compiled into this relay; build it with -tags cloud (see docs/billing.md)", u.Scheme)
 	}
 	k, err := gsecrets.OpenKeeper(ctx, keeperURL)
 	if err != nil {

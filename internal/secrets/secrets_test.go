@@ -127,7 +127,7 @@ func TestOpenRejectsWithoutEchoingKeys(t *testing.T) {
 		{"a query on base64key", "base64key://" + short + "?x=1", "takes only a key"},
 	}
 	if !kmsCompiled {
-		tests = append(tests, struct{ name, url, want string }{"a KMS without -tags kms", "awskms://alias/pp?region=us-east-1", "build it with -tags kms"})
+		tests = append(tests, struct{ name, url, want string }{"a KMS without -tags cloud", "awskms://alias/pp?region=us-east-1", "build it with -tags cloud"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
