@@ -44,5 +44,16 @@ build-cloud:
 	mkdir -p bin
 	$(GO) build -tags cloud -ldflags "$(LDFLAGS)" -o bin/relay ./cmd/relay
 
+# Every fuzz target for FUZZTIME each (the inputs that found bugs stay in
+# each package's testdata/fuzz and run with make test).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' internal | xargs -n1 dirname | sort -u); do \
+		for fn in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$pkg $$fn"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+		done; \
+	done
+
 clean:
 	rm -rf bin patchpanda.db patchpanda.db-shm patchpanda.db-wal
