@@ -117,7 +117,9 @@ func ratio(hit, found int64) string {
 func coverageText(t cov.Totals) string {
 	of := "lines"
 	hit, found := t.LinesHit, t.LinesFound
-	if t.Statements {
+	// Statements is not in the JSON form: from the relay, tell by which
+	// count the percent was taken from.
+	if t.Statements || t.StatementsFound > 0 && math.Abs(t.Percent-100*float64(t.StatementsHit)/float64(t.StatementsFound)) < 1e-6 {
 		of = "statements"
 		hit, found = t.StatementsHit, t.StatementsFound
 	}
