@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/poll"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
 
@@ -49,7 +50,7 @@ type Processor struct {
 	// entries, to wake their runners.
 	AfterCommit func()
 
-	wake chan struct{}
+	waker *poll.Waker
 }
 
 // NewProcessor returns a Processor with the defaults: a 2-minute lease, 10
@@ -57,42 +58,16 @@ type Processor struct {
 func NewProcessor(db *store.DB, logger *slog.Logger, h Handler, m Observer) *Processor {
 	return &Processor{DB: db, Logger: logger, Handler: h, Metrics: m,
 		Lease: 2 * time.Minute, MaxAttempts: 10, Poll: time.Second, Batch: 100,
-		wake: make(chan struct{}, 1)}
+		waker: poll.NewWaker()}
 }
 
 // Wake tells the processor new deliveries are waiting. It never blocks.
-func (p *Processor) Wake() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *Processor) Wake() { p.waker.Wake() }
 
 // Run processes deliveries until ctx is cancelled. A delivery being handled
 // when ctx ends keeps its lease and is taken up again after it expires.
 func (p *Processor) Run(ctx context.Context) {
-	t := time.NewTicker(p.Poll)
-	defer t.Stop()
-	for {
-		for ctx.Err() == nil {
-			n, err := p.RunOnce(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					p.Logger.Error("processing deliveries", "error", err)
-				}
-				break
-			}
-			if n == 0 {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.wake:
-		case <-t.C:
-		}
-	}
+	poll.Run(ctx, p.waker, p.Poll, p.RunOnce, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
 }
 
 // RunOnce claims one batch of due deliveries and processes them, returning

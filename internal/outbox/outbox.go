@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/poll"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
 
@@ -33,48 +34,22 @@ type Runner struct {
 	Poll     time.Duration
 	Lease    time.Duration
 	MaxTries int
-	wake     chan struct{}
+	waker    *poll.Waker
 }
 
 // New returns a Runner for kind with a 1-second poll, batches of 50, a
 // 1-minute lease and 20 tries.
 func New(db *store.DB, kind string, h Handler, logger *slog.Logger) *Runner {
 	return &Runner{DB: db, Kind: kind, Handle: h, Logger: logger.With("outbox", kind),
-		Batch: 50, Poll: time.Second, Lease: time.Minute, MaxTries: 20, wake: make(chan struct{}, 1)}
+		Batch: 50, Poll: time.Second, Lease: time.Minute, MaxTries: 20, waker: poll.NewWaker()}
 }
 
 // Wake tells the runner entries are waiting. It never blocks.
-func (r *Runner) Wake() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
+func (r *Runner) Wake() { r.waker.Wake() }
 
 // Run carries out entries until ctx is cancelled.
 func (r *Runner) Run(ctx context.Context) {
-	t := time.NewTicker(r.Poll)
-	defer t.Stop()
-	for {
-		for ctx.Err() == nil {
-			n, err := r.RunOnce(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					r.Logger.Error("outbox", "error", err)
-				}
-				break
-			}
-			if n == 0 {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.wake:
-		case <-t.C:
-		}
-	}
+	poll.Run(ctx, r.waker, r.Poll, r.RunOnce, func(err error) { r.Logger.Error("outbox", "error", err) })
 }
 
 // RunOnce claims one batch and carries it out, returning how many entries
