@@ -68,6 +68,13 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 	}
 	f.Client = func(cmd *cli.Command) (*httpapi.Client, error) {
 		base := cmd.String("relay")
+		// As gh patchpanda, gh's config names the relay unless a flag or
+		// PATCHPANDA_RELAY_URL does.
+		if gh != nil && !cmd.IsSet("relay") {
+			if u := ghenv.RelayFromGHConfig(); u != "" {
+				base = u
+			}
+		}
 		u, err := url.Parse(base)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, patchpanda.Errorf(patchpanda.EINVALID, "relay URL %q is not an http(s) URL (set --relay or PATCHPANDA_RELAY_URL)", base)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cli/go-gh/v2/pkg/auth"
+	"github.com/cli/go-gh/v2/pkg/config"
 	"github.com/cli/go-gh/v2/pkg/repository"
 )
 
@@ -52,4 +53,26 @@ func CurrentGH() (GH, error) {
 		return gh, fmt.Errorf("ghenv: current repository: %w", repoErr)
 	}
 	return gh, nil
+}
+
+// RelayConfigKey is the gh config key holding the relay's URL for
+// `gh patchpanda`: `gh config set patchpanda_relay https://relay.example.com`.
+const RelayConfigKey = "patchpanda_relay"
+
+// RelayFromGHConfig returns the relay URL set in gh's config, or "" when
+// none is set or gh's config cannot be read.
+func RelayFromGHConfig() string {
+	cfg, err := config.Read(nil)
+	if err != nil {
+		return ""
+	}
+	return relayFrom(cfg)
+}
+
+func relayFrom(cfg *config.Config) string {
+	v, err := cfg.Get([]string{RelayConfigKey})
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(v)
 }

@@ -3,6 +3,7 @@ package ghenv
 import (
 	"testing"
 
+	"github.com/cli/go-gh/v2/pkg/config"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -39,5 +40,14 @@ func TestCurrentGHReadsGhsRepositoryAndToken(t *testing.T) {
 	}
 	if diff := cmp.Diff(GH{Repository: "octo/hello", Host: "github.com", Token: "gho_test"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestRelayFromGHConfig(t *testing.T) {
+	if got := relayFrom(config.ReadFromString("git_protocol: https\npatchpanda_relay: ' https://relay.example.com '\n")); got != "https://relay.example.com" {
+		t.Errorf("set: %q", got)
+	}
+	if got := relayFrom(config.ReadFromString("git_protocol: https\n")); got != "" {
+		t.Errorf("unset: %q", got)
 	}
 }
