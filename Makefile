@@ -19,6 +19,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags cloud ./internal/secrets ./internal/coveragesvc
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 migrate:
 	$(GO) run ./cmd/relay migrate

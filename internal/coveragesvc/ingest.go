@@ -120,7 +120,7 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 	r := &store.CoverageReport{
 		Repository: params.Repo, SHA: params.SHA, Branch: params.Branch, PR: params.PR, Flag: params.Flag,
 		Format: string(format), CIJob: params.CIJob, ContentSHA256: sp.sum, InstallationID: inst, Totals: totals,
-		Mapped: len(mapped.Files), UnmappedCount: len(unmapped), Unmapped: unmapped, UploadedBy: principalName(p),
+		Mapped: len(mapped.Files), UnmappedCount: len(unmapped), Unmapped: unmapped[:min(len(unmapped), maxUnmapped)], UploadedBy: principalName(p),
 	}
 	if params.PR > 0 && inst != 0 {
 		if pr, err := s.gh.PullRequest(ctx, inst, owner, name, params.PR); err != nil {

@@ -436,7 +436,7 @@ func runConsumers(t *testing.T, newQueue NewFunc, n, consumers, publishers int) 
 		pub.Go(func() {
 			for i := p; i < len(msgs); i += publishers {
 				if err := q.Publish(ctx, msgs[i]); err != nil {
-					pubErrs <- fmt.Errorf("Publish %s: %w", msgs[i].ID, err)
+					pubErrs <- fmt.Errorf("publish %s: %w", msgs[i].ID, err)
 					return
 				}
 			}
@@ -465,7 +465,7 @@ func runConsumers(t *testing.T, newQueue NewFunc, n, consumers, publishers int) 
 				returned := time.Now()
 				if err != nil {
 					mu.Lock()
-					errs = append(errs, fmt.Errorf("Receive: %w", err))
+					errs = append(errs, fmt.Errorf("receive: %w", err))
 					mu.Unlock()
 					return
 				}
@@ -477,7 +477,7 @@ func runConsumers(t *testing.T, newQueue NewFunc, n, consumers, publishers int) 
 					rec.acked = time.Now()
 				} else if !errors.Is(err, queue.ErrLeaseLost) {
 					mu.Lock()
-					errs = append(errs, fmt.Errorf("Ack %s: %w", rec.key, err))
+					errs = append(errs, fmt.Errorf("ack %s: %w", rec.key, err))
 					mu.Unlock()
 				}
 				mu.Lock()
