@@ -101,13 +101,17 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	}
 	outbox := 0
 	err = p.DB.InTx(ctx, func(q *store.Queries) error {
+		ids := make([]int64, 0, len(ok))
 		for _, h := range ok {
-			if err := p.finish(ctx, q, h.d, token, h.commit); err != nil {
-				return err
+			if h.commit != nil {
+				if err := h.commit(ctx, q); err != nil {
+					return err
+				}
 			}
+			ids = append(ids, h.d.ID)
 		}
 		outbox = q.OutboxAdded()
-		return nil
+		return q.FinishDeliveries(ctx, ids, token)
 	})
 	if err == nil {
 		for _, h := range ok {

@@ -158,6 +158,30 @@ func (q *Queries) FinishDelivery(ctx context.Context, id int64, token, state, re
 	return nil
 }
 
+// FinishDeliveries marks deliveries claimed together under token done, in
+// one statement. It returns ErrLeaseLost (and changes nothing the caller's
+// transaction keeps) unless every one of them was still held.
+func (q *Queries) FinishDeliveries(ctx context.Context, ids []int64, token string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{q.now(), token}
+	in := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		in[i] = fmt.Sprintf("$%d", i+3)
+	}
+	res, err := q.exec(ctx, `UPDATE deliveries SET state = 'done', last_error = '', processed_at = $1, locked_until = NULL, lease_token = ''
+		WHERE lease_token = $2 AND state = 'pending' AND id IN (`+strings.Join(in, ", ")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: finish %d deliveries: %w", len(ids), err)
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+		return fmt.Errorf("store: finish %d deliveries: %w", len(ids), ErrLeaseLost)
+	}
+	return nil
+}
+
 // RetryDelivery releases a claimed delivery to be tried again at next,
 // recording why it failed this time.
 func (q *Queries) RetryDelivery(ctx context.Context, id int64, token string, next time.Time, reason string) error {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -64,6 +65,37 @@ func TestClaimedDeliveriesAreLeasedAndFinishedOnce(t *testing.T) {
 		}
 		if err := db.FinishDelivery(ctx, first[0].ID, "t1", patchpanda.DeliveryDone, ""); err == nil {
 			t.Fatal("finished twice")
+		}
+	})
+}
+
+func TestFinishDeliveriesNeedsEveryLease(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, id := range []string{"a", "b", "c"} {
+			if _, err := db.RecordDelivery(ctx, &patchpanda.Delivery{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds, err := db.ClaimDeliveries(ctx, 2, time.Minute, "t1")
+		if err != nil || len(ds) != 2 {
+			t.Fatalf("claim = %v, %v", ds, err)
+		}
+		// c was never claimed under t1: the whole batch is refused.
+		err = db.InTx(ctx, func(q *store.Queries) error {
+			return q.FinishDeliveries(ctx, []int64{ds[0].ID, ds[1].ID, ds[1].ID + 1}, "t1")
+		})
+		if !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("finishing an unclaimed delivery: %v, want ErrLeaseLost", err)
+		}
+		if c, _ := db.DeliveryCounts(ctx); c["done"] != 0 {
+			t.Fatalf("a refused batch finished %d deliveries", c["done"])
+		}
+		if err := db.InTx(ctx, func(q *store.Queries) error { return q.FinishDeliveries(ctx, []int64{ds[0].ID, ds[1].ID}, "t1") }); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := db.DeliveryCounts(ctx); c["done"] != 2 || c["pending"] != 1 {
+			t.Fatalf("counts = %v", c)
 		}
 	})
 }
