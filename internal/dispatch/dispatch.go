@@ -52,7 +52,6 @@ type Dispatcher struct {
 	GitHub  GitHub
 	Server  *config.Server
 	Budgets Budgets // nil: no budgets
-	Now     func() time.Time
 
 	perms   *authz.Cache[string, config.Permission]
 	teams   *authz.Cache[string, bool]
@@ -68,7 +67,7 @@ type configResult struct {
 // for a minute, and repository configs by commit for ten.
 func New(logger *slog.Logger, gh GitHub, server *config.Server, budgets Budgets) *Dispatcher {
 	now := time.Now
-	return &Dispatcher{Logger: logger, GitHub: gh, Server: server, Budgets: budgets, Now: now,
+	return &Dispatcher{Logger: logger, GitHub: gh, Server: server, Budgets: budgets,
 		perms:   authz.NewCache[string, config.Permission](time.Minute, 10000, now),
 		teams:   authz.NewCache[string, bool](time.Minute, 10000, now),
 		configs: authz.NewCache[string, configResult](10*time.Minute, 2000, now),

@@ -13,32 +13,6 @@ import (
 // processor has taken over.
 var ErrLeaseLost = patchpanda.Errorf(patchpanda.ECONFLICT, "lease lost to another processor")
 
-// RecordDelivery stores a delivery unless one with the same App and
-// delivery id exists. It reports whether the delivery is new; a known one
-// is left untouched. ReceivedAt is set when zero.
-func (q *Queries) RecordDelivery(ctx context.Context, d *patchpanda.Delivery) (bool, error) {
-	if d.ReceivedAt.IsZero() {
-		d.ReceivedAt = q.now()
-	}
-	d.ReceivedAt = ts(d.ReceivedAt)
-	d.State = patchpanda.DeliveryPending
-	rows, err := q.query(ctx, `INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-		ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id`,
-		d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, d.Payload, d.ReceivedAt)
-	if err != nil {
-		return false, fmt.Errorf("store: record delivery %s: %w", d.DeliveryID, err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return false, rows.Err()
-	}
-	if err := rows.Scan(&d.ID); err != nil {
-		return false, fmt.Errorf("store: record delivery %s: %w", d.DeliveryID, err)
-	}
-	return true, rows.Close()
-}
-
 // RecordDeliveries stores deliveries in one statement, skipping any whose
 // App and delivery id are known (or repeated earlier in ds), and reports
 // for each whether it is new. ReceivedAt is set when zero.

@@ -46,7 +46,7 @@ func TestClaimedDeliveriesAreLeasedAndFinishedOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		for _, id := range []string{"x", "y"} {
-			if _, err := db.RecordDelivery(ctx, &patchpanda.Delivery{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(`{}`)}); err != nil {
+			if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(`{}`)}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -73,7 +73,7 @@ func TestFinishDeliveriesNeedsEveryLease(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		for _, id := range []string{"a", "b", "c"} {
-			if _, err := db.RecordDelivery(ctx, &patchpanda.Delivery{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(`{}`)}); err != nil {
+			if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(`{}`)}}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -245,16 +245,6 @@ func (q *Queries) SetCheckRun(ctx context.Context, jobID string, checkRunID int6
 	return nil
 }
 
-// JobByCheckRun returns the latest job reported by a check run. It returns
-// an ENOTFOUND error when no job has it.
-func (q *Queries) JobByCheckRun(ctx context.Context, checkRunID int64) (*patchpanda.Job, error) {
-	j, err := scanJob(q.queryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE check_run_id = $1 ORDER BY created_at DESC LIMIT 1`, checkRunID))
-	if err != nil {
-		return nil, fmt.Errorf("store: job by check run %d: %w", checkRunID, notFound(err, "no job reports on check run %d", checkRunID))
-	}
-	return j, nil
-}
-
 // LatestJobForPR returns the newest job of a pull request, or ENOTFOUND.
 func (q *Queries) LatestJobForPR(ctx context.Context, repo string, number int) (*patchpanda.Job, error) {
 	j, err := scanJob(q.queryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE LOWER(repository) = LOWER($1) AND pr_number = $2
