@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,8 +24,6 @@ type Metrics struct {
 	processed  *prometheus.CounterVec
 	github     *prometheus.HistogramVec
 	redeliver  *prometheus.CounterVec
-	jobs       *prometheus.CounterVec
-	coverage   *prometheus.CounterVec
 }
 
 // New registers the relay's metrics, plus the Go runtime and process ones,
@@ -58,16 +57,8 @@ func New() *Metrics {
 			Name: "patchpanda_redeliveries_total",
 			Help: "Missed deliveries the reconciler asked GitHub to redeliver, by result.",
 		}, []string{"result"}),
-		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "patchpanda_jobs_total",
-			Help: "Job state changes, by new state.",
-		}, []string{"state"}),
-		coverage: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "patchpanda_coverage_uploads_total",
-			Help: "Coverage uploads, by format and outcome.",
-		}, []string{"format", "outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.github, m.redeliver, m.jobs, m.coverage,
+	m.reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.github, m.redeliver,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -98,10 +89,51 @@ func (m *Metrics) GitHubCall(method, route string, code int, d time.Duration) {
 // Redelivery records one redelivery request and its result.
 func (m *Metrics) Redelivery(result string) { m.redeliver.WithLabelValues(result).Inc() }
 
-// JobState records a job entering state.
-func (m *Metrics) JobState(state string) { m.jobs.WithLabelValues(state).Inc() }
+// Backlog is the work waiting in the database, read when metrics are
+// scraped.
+type Backlog struct {
+	DeliveriesPending int
+	// Jobs counts queued and running jobs by state.
+	Jobs map[string]int
+	// Outbox counts entries not yet carried out, by kind.
+	Outbox map[string]int
+}
 
-// CoverageUpload records one coverage upload's outcome.
-func (m *Metrics) CoverageUpload(format, outcome string) {
-	m.coverage.WithLabelValues(format, outcome).Inc()
+// WatchBacklog exports the backlog that read returns, asked for at every
+// scrape (so never stale): patchpanda_deliveries_pending,
+// patchpanda_jobs{state} and patchpanda_outbox_pending{kind}. A read that
+// fails exports nothing for that scrape.
+func (m *Metrics) WatchBacklog(read func(ctx context.Context) (Backlog, error)) {
+	m.reg.MustRegister(&backlog{read: read,
+		deliveries: prometheus.NewDesc("patchpanda_deliveries_pending", "Recorded webhook deliveries not yet processed.", nil, nil),
+		jobs:       prometheus.NewDesc("patchpanda_jobs", "Queued and running jobs, by state.", []string{"state"}, nil),
+		outbox:     prometheus.NewDesc("patchpanda_outbox_pending", "Outbox entries (queue publishes, GitHub feedback) not yet carried out, by kind.", []string{"kind"}, nil),
+	})
+}
+
+type backlog struct {
+	read                     func(ctx context.Context) (Backlog, error)
+	deliveries, jobs, outbox *prometheus.Desc
+}
+
+func (b *backlog) Describe(ch chan<- *prometheus.Desc) {
+	ch <- b.deliveries
+	ch <- b.jobs
+	ch <- b.outbox
+}
+
+func (b *backlog) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	bl, err := b.read(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(b.deliveries, prometheus.GaugeValue, float64(bl.DeliveriesPending))
+	for _, state := range []string{"queued", "running"} {
+		ch <- prometheus.MustNewConstMetric(b.jobs, prometheus.GaugeValue, float64(bl.Jobs[state]), state)
+	}
+	for _, kind := range []string{"publish", "github"} {
+		ch <- prometheus.MustNewConstMetric(b.outbox, prometheus.GaugeValue, float64(bl.Outbox[kind]), kind)
+	}
 }

@@ -139,6 +139,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	}
 	r.Processor.AfterCommit = r.Jobs.Enqueued
 	r.Recorder.OnRecorded = func(int) { r.Processor.Wake() }
+	r.Metrics.WatchBacklog(func(ctx context.Context) (metrics.Backlog, error) {
+		d, jobs, outbox, err := db.Backlog(ctx)
+		return metrics.Backlog{DeliveriesPending: d, Jobs: jobs, Outbox: outbox}, err
+	})
 	r.Reconciler = intake.NewReconciler(r.GitHub, db, cfg.GitHubAppID, logger, r.Metrics)
 	if cfg.RedeliveryWindow > 0 {
 		r.Reconciler.Window = cfg.RedeliveryWindow

@@ -182,6 +182,11 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	var b bytes.Buffer
 	b.ReadFrom(resp.Body)
+	for _, want := range []string{"patchpanda_deliveries_pending 0", `patchpanda_jobs{state="queued"} 0`, `patchpanda_outbox_pending{kind="github"} 0`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 	if !strings.Contains(b.String(), `patchpanda_http_requests_total{code="200",method="GET",route="GET /healthz"} 1`) {
 		t.Errorf("metrics lack the healthz request count:\n%s", b.String())
 	}

@@ -108,3 +108,28 @@ func (q *Queries) PendingOutbox(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// Backlog counts the work waiting: pending deliveries, queued and running
+// jobs by state, and outbox entries by kind. Each count reads a partial
+// index, so it stays cheap however many finished rows there are.
+func (q *Queries) Backlog(ctx context.Context) (deliveries int, jobs, outbox map[string]int, err error) {
+	if err = q.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE state = 'pending'`).Scan(&deliveries); err != nil {
+		return 0, nil, nil, fmt.Errorf("store: backlog: %w", err)
+	}
+	jobs = map[string]int{}
+	// Literal states, so the planner can use the partial indexes.
+	for state, query := range map[string]string{
+		"queued":  `SELECT COUNT(*) FROM jobs WHERE state = 'queued'`,
+		"running": `SELECT COUNT(*) FROM jobs WHERE state = 'running'`,
+	} {
+		var n int
+		if err = q.queryRow(ctx, query).Scan(&n); err != nil {
+			return 0, nil, nil, fmt.Errorf("store: backlog: %w", err)
+		}
+		jobs[state] = n
+	}
+	if outbox, err = q.PendingOutbox(ctx); err != nil {
+		return 0, nil, nil, err
+	}
+	return deliveries, jobs, outbox, nil
+}
