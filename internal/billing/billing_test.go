@@ -41,10 +41,10 @@ func spend(t *testing.T, db *store.DB, project string, created time.Time, micros
 	if _, err := db.CreateJob(ctx, j, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AddJobEvent(ctx, id, patchpanda.JobEvent{Type: patchpanda.EventStarted}, time.Minute); err != nil {
+	if _, _, err := db.AddJobEvent(ctx, id, patchpanda.JobEvent{Type: patchpanda.EventStarted}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AddJobEvent(ctx, id, patchpanda.JobEvent{Type: patchpanda.EventSucceeded, CostMicros: micros}, 0); err != nil {
+	if _, _, err := db.AddJobEvent(ctx, id, patchpanda.JobEvent{Type: patchpanda.EventSucceeded, CostMicros: micros}, 0); err != nil {
 		t.Fatal(err)
 	}
 }

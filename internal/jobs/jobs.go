@@ -81,30 +81,22 @@ func Replay(ctx context.Context, q *store.Queries, orig *patchpanda.Job, actor s
 // the job's lease. It returns ECONFLICT for a transition the state does not
 // allow.
 func Move(ctx context.Context, q *store.Queries, id string, ev patchpanda.JobEvent, lease time.Duration, actor string) (*patchpanda.Job, error) {
-	before, err := q.Job(ctx, id)
+	j, before, err := q.AddJobEvent(ctx, id, ev, lease)
 	if err != nil {
 		return nil, err
 	}
-	j, err := q.AddJobEvent(ctx, id, ev, lease)
-	if err != nil {
-		return nil, err
-	}
-	if j.State != before.State {
+	if j.State != before {
 		if err := feedback.Enqueue(ctx, q, feedback.JobCheck(j)); err != nil {
 			return nil, err
 		}
 		if _, err := q.AppendAudit(ctx, patchpanda.AuditEvent{
 			Actor: actor, Action: patchpanda.AuditJobState, Subject: "job:" + id,
-			Reason: fmt.Sprintf("%s → %s", before.State, j.State),
+			Reason: fmt.Sprintf("%s → %s", before, j.State),
 		}); err != nil {
 			return nil, err
 		}
 	}
 	return j, nil
-}
-
-func enqueueCheck(ctx context.Context, q *store.Queries, j *patchpanda.Job) error {
-	return feedback.Enqueue(ctx, q, feedback.JobCheck(j))
 }
 
 // publish writes the outbox entry that hands j's message to the queue.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/feedback"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/queue"
@@ -186,7 +187,7 @@ func (s *Service) Reap(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := enqueueCheck(ctx, q, now); err != nil {
+			if err := feedback.Enqueue(ctx, q, feedback.JobCheck(now)); err != nil {
 				return err
 			}
 			// The worker may have acknowledged the message: publish it again.

@@ -142,10 +142,10 @@ func TestSpentThisMonthCountsOnlyTheProjectsJobsOfTheUTCMonth(t *testing.T) {
 			if _, err := db.CreateJob(ctx, j, 0); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.AddJobEvent(ctx, id, patchpanda.JobEvent{Type: patchpanda.EventStarted}, time.Minute); err != nil {
+			if _, _, err := db.AddJobEvent(ctx, id, patchpanda.JobEvent{Type: patchpanda.EventStarted}, time.Minute); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.AddJobEvent(ctx, id, patchpanda.JobEvent{Type: patchpanda.EventSucceeded, CostMicros: cost}, 0); err != nil {
+			if _, _, err := db.AddJobEvent(ctx, id, patchpanda.JobEvent{Type: patchpanda.EventSucceeded, CostMicros: cost}, 0); err != nil {
 				t.Fatal(err)
 			}
 		}

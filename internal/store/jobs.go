@@ -188,17 +188,19 @@ func decodeCursor(c string) (time.Time, string, error) {
 }
 
 // AddJobEvent moves a job by an event of type ev (see JobState.Next),
-// records the event, and returns the job as it is afterwards. Any event
+// records the event, and returns the job as it is afterwards and the state
+// it had before. Any event
 // extends a lease by lease (when > 0). It returns ECONFLICT for a
 // transition the job's state does not allow and ENOTFOUND for an unknown job.
-func (q *Queries) AddJobEvent(ctx context.Context, id string, e patchpanda.JobEvent, lease time.Duration) (*patchpanda.Job, error) {
+func (q *Queries) AddJobEvent(ctx context.Context, id string, e patchpanda.JobEvent, lease time.Duration) (*patchpanda.Job, patchpanda.JobState, error) {
 	j, err := scanJob(q.queryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
 	if err != nil {
-		return nil, fmt.Errorf("store: job %s: %w", id, notFound(err, "job %s not found", id))
+		return nil, "", fmt.Errorf("store: job %s: %w", id, notFound(err, "job %s not found", id))
 	}
+	before := j.State
 	next, err := j.State.Next(e.Type)
 	if err != nil {
-		return j, err
+		return j, before, err
 	}
 	now := q.now()
 	sets := []string{"state = $1", "updated_at = $2", "cost_micros = cost_micros + $3"}
@@ -225,16 +227,17 @@ func (q *Queries) AddJobEvent(ctx context.Context, id string, e patchpanda.JobEv
 	res, err := q.exec(ctx, `UPDATE jobs SET `+strings.Join(sets, ", ")+
 		fmt.Sprintf(` WHERE id = $%d AND state = $%d`, len(args)-1, len(args)), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: job %s %s: %w", id, e.Type, err)
+		return nil, before, fmt.Errorf("store: job %s %s: %w", id, e.Type, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, patchpanda.Errorf(patchpanda.ECONFLICT, "job %s changed state concurrently; retry", id)
+		return nil, before, patchpanda.Errorf(patchpanda.ECONFLICT, "job %s changed state concurrently; retry", id)
 	}
 	if _, err := q.exec(ctx, `INSERT INTO job_events (job_id, type, message, cost_micros, url, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		id, e.Type, e.Message, e.CostMicros, e.URL, now); err != nil {
-		return nil, fmt.Errorf("store: job %s event: %w", id, err)
+		return nil, before, fmt.Errorf("store: job %s event: %w", id, err)
 	}
-	return q.Job(ctx, id)
+	after, err := q.Job(ctx, id)
+	return after, before, err
 }
 
 // SetCheckRun records the check run that reports on a job.
