@@ -56,6 +56,8 @@ type Dispatcher struct {
 	perms   *authz.Cache[string, config.Permission]
 	teams   *authz.Cache[string, bool]
 	configs *authz.Cache[string, configResult]
+	// branchConfigs holds default-branch configs, briefly.
+	branchConfigs *authz.Cache[string, configResult]
 }
 
 type configResult struct {
@@ -64,13 +66,15 @@ type configResult struct {
 }
 
 // New returns a Dispatcher whose permission and team look-ups are cached
-// for a minute, and repository configs by commit for ten.
+// for a minute, repository configs at a commit for ten, and default-branch
+// configs for one.
 func New(logger *slog.Logger, gh GitHub, server *config.Server, budgets Budgets) *Dispatcher {
 	now := time.Now
 	return &Dispatcher{Logger: logger, GitHub: gh, Server: server, Budgets: budgets,
-		perms:   authz.NewCache[string, config.Permission](time.Minute, 10000, now),
-		teams:   authz.NewCache[string, bool](time.Minute, 10000, now),
-		configs: authz.NewCache[string, configResult](10*time.Minute, 2000, now),
+		perms:         authz.NewCache[string, config.Permission](time.Minute, 10000, now),
+		teams:         authz.NewCache[string, bool](time.Minute, 10000, now),
+		configs:       authz.NewCache[string, configResult](10*time.Minute, 2000, now),
+		branchConfigs: authz.NewCache[string, configResult](time.Minute, 2000, now),
 	}
 }
 
@@ -133,24 +137,27 @@ const configFile = ".testbot.yml"
 // missing file is (nil, nil); a file that does not parse returns its
 // config.ValidationErrors. Results at a commit sha are cached.
 func (d *Dispatcher) repoConfig(ctx context.Context, inst int64, repo patchpanda.Repository, ref string) (*config.RepoConfig, error) {
+	// A file at a commit never changes, missing or not; the default
+	// branch's may, so it is kept for a minute only.
+	cache := d.configs
+	if ref == "" {
+		cache = d.branchConfigs
+	}
 	key := fmt.Sprintf("%d/%s@%s", inst, repo.FullName(), ref)
-	if ref != "" {
-		if r, ok := d.configs.Get(key); ok {
-			return r.cfg, r.err
-		}
+	if r, ok := cache.Get(key); ok {
+		return r.cfg, r.err
 	}
+	var r configResult
 	f, err := d.GitHub.Contents(ctx, inst, repo.Owner, repo.Name, configFile, ref)
-	if errors.Is(err, githubapp.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, githubapp.ErrNotFound):
+	case err != nil:
 		return nil, fmt.Errorf("dispatch: load %s at %q: %w", configFile, ref, err)
+	default:
+		r.cfg, r.err = config.ParseRepoConfig(configFile, f.Content)
 	}
-	cfg, perr := config.ParseRepoConfig(configFile, f.Content)
-	if ref != "" {
-		d.configs.Set(key, configResult{cfg, perr})
-	}
-	return cfg, perr
+	cache.Set(key, r)
+	return r.cfg, r.err
 }
 
 // decide asks authz whether actor may act on repo, doing the look-ups it

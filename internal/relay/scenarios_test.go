@@ -341,31 +341,41 @@ func TestPeopleReachTheAPIWithTheirGitHubToken(t *testing.T) {
 func TestPullRequestEventsTriggerWhenTheDefaultBranchSaysSo(t *testing.T) {
 	w := sqliteWorld(t)
 	w.gh.SetFile(repo, "main", ".testbot.yml", []byte("version: 1\ntriggers:\n  pull_request: [opened]\n"))
-	pr := func(action, id string) {
+	pr := func(action, id, head string) {
 		w.send("pull_request", id, map[string]any{
 			"action": action, "number": 7, "installation": map[string]any{"id": instID},
 			"pull_request": map[string]any{"number": 7, "draft": false, "user": map[string]any{"login": "alice", "type": "User"},
-				"head": map[string]any{"sha": headSHA, "ref": "feature", "repo": map[string]any{"full_name": repo}},
+				"head": map[string]any{"sha": head, "ref": "feature", "repo": map[string]any{"full_name": repo}},
 				"base": map[string]any{"sha": baseSHA, "ref": "main", "repo": map[string]any{"full_name": repo}}},
 			"repository": map[string]any{"id": 7001, "name": "widgets", "full_name": repo, "owner": map[string]any{"login": "acme"}},
 			"sender":     map[string]any{"login": "alice", "type": "User"},
 		}, 202)
 		w.settle()
 	}
-	pr("synchronize", "pr-sync")
+	pr("synchronize", "pr-sync", headSHA)
 	if js := w.jobs(); len(js) != 0 {
 		t.Fatalf("synchronize made a job though only opened is configured")
 	}
-	pr("opened", "pr-open")
+	pr("opened", "pr-open", headSHA)
 	js := w.jobs()
 	if len(js) != 1 || js[0].Trigger != patchpanda.TriggerPullRequest || js[0].RequestedBy != "alice" {
 		t.Fatalf("jobs = %+v, want one pull_request job", js)
 	}
-	// A pull request cannot turn triggers on for itself.
-	w.gh.SetFile(repo, "main", ".testbot.yml", []byte("version: 1\n"))
-	w.gh.SetFile(repo, headSHA, ".testbot.yml", []byte("version: 1\ntriggers:\n  pull_request: [reopened]\n"))
-	pr("reopened", "pr-reopen")
+	// A pull request cannot turn triggers on for itself: its new commit's
+	// file asks for reopened, which the default branch does not allow.
+	newHead := strings.Repeat("4", 40)
+	w.gh.SetFile(repo, newHead, ".testbot.yml", []byte("version: 1\ntriggers:\n  pull_request: [reopened]\n"))
+	pr("reopened", "pr-reopen", newHead)
 	if js := w.jobs(); len(js) != 1 {
 		t.Fatalf("a PR's own change to triggers made a job")
+	}
+	var rejected bool
+	for _, cr := range w.checkRuns() {
+		if cr.HeadSHA == newHead && cr.Conclusion == "failure" && strings.Contains(cr.Output.Summary, "triggers") {
+			rejected = true
+		}
+	}
+	if !rejected {
+		t.Errorf("the PR's own triggers were not rejected with a failing check run: %+v", w.checkRuns())
 	}
 }
