@@ -58,3 +58,16 @@ func (p *Principal) Can(s Scope) bool {
 	}
 	return slices.Contains(p.Scopes, s) || slices.Contains(p.Scopes, ScopeAdmin)
 }
+
+// State returns "revoked", "expired" or "active": whether k still
+// authenticates at now.
+func (k APIKey) State(now time.Time) string {
+	switch {
+	case k.RevokedAt != nil:
+		return "revoked"
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return "expired"
+	default:
+		return "active"
+	}
+}

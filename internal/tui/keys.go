@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
@@ -148,7 +147,7 @@ func (m Model) keysAnswer(msg tea.Msg) (tea.Model, tea.Cmd) {
 			for j, s := range k.Scopes {
 				scopes[j] = string(s)
 			}
-			rows[i] = table.Row{strconv.FormatInt(k.ID, 10), k.Name, k.Prefix, strings.Join(scopes, ","), keyState(k, now),
+			rows[i] = table.Row{strconv.FormatInt(k.ID, 10), k.Name, k.Prefix, strings.Join(scopes, ","), k.State(now),
 				stampPtr(k.LastUsedAt, "never"), stampPtr(k.ExpiresAt, "never")}
 		}
 		m.apiKeys.table.SetRows(rows)
@@ -321,15 +320,4 @@ func createdView(res *httpapi.CreateKeyResponse) string {
 			warnStyle.Render("⚠ This key is shown only this once.") + "\n" +
 			"Copy it now and store it somewhere safe: it cannot be shown again.\n\n" +
 			faint.Render("Press enter when you have stored it."))
-}
-
-func keyState(k patchpanda.APIKey, now time.Time) string {
-	switch {
-	case k.RevokedAt != nil:
-		return "revoked"
-	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return "expired"
-	default:
-		return "active"
-	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
-	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 func newList(f *factory.Factory) *cli.Command {
@@ -39,24 +38,13 @@ func newList(f *factory.Factory) *cli.Command {
 					scopes[i] = string(s)
 				}
 				tp.AddField(strings.Join(scopes, ","))
-				tp.AddField(state(k, time.Now()))
+				tp.AddField(k.State(time.Now()))
 				tp.AddField(when(k.LastUsedAt))
 				tp.AddField(k.CreatedAt.Format(time.RFC3339))
 				tp.EndRow()
 			}
 			return tp.Render()
 		},
-	}
-}
-
-func state(k patchpanda.APIKey, now time.Time) string {
-	switch {
-	case k.RevokedAt != nil:
-		return "revoked"
-	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return "expired"
-	default:
-		return "active"
 	}
 }
 
