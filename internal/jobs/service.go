@@ -32,10 +32,9 @@ type Service struct {
 	DB     *store.DB
 	Tokens Tokens
 	Logger *slog.Logger
-	// DBQueue is true when workers lease jobs from the database, through
-	// Leaser.
-	DBQueue bool
-	Leaser  Leaser
+	// Leaser hands out jobs when workers lease them from the database (the
+	// db queue backend); nil for Redis and SQS.
+	Leaser Leaser
 	// Heartbeat is how long any event keeps a running job's lease.
 	Heartbeat time.Duration
 	// StuckPolicy is "requeue" or "fail": what happens to a running job
@@ -48,7 +47,7 @@ type Service struct {
 // NewService returns a Service with a 5-minute visibility timeout, a
 // 10-minute heartbeat and the requeue policy.
 func NewService(db *store.DB, tokens Tokens, logger *slog.Logger) *Service {
-	return &Service{DB: db, Tokens: tokens, Logger: logger, DBQueue: true,
+	return &Service{DB: db, Tokens: tokens, Logger: logger,
 		Heartbeat: 10 * time.Minute, StuckPolicy: "requeue", Enqueued: func() {}}
 }
 
@@ -143,7 +142,7 @@ func (s *Service) Token(ctx context.Context, id, actor string) (*patchpanda.JobT
 	}
 	// With the db queue the relay knows the lease; with Redis or SQS the
 	// queue holds it, so a queued job is taken as leased.
-	leased := j.State == patchpanda.JobQueued && (!s.DBQueue || j.LeaseExpiresAt != nil && j.LeaseExpiresAt.After(time.Now()))
+	leased := j.State == patchpanda.JobQueued && (s.Leaser == nil || j.LeaseExpiresAt != nil && j.LeaseExpiresAt.After(time.Now()))
 	if j.State != patchpanda.JobRunning && !leased {
 		return nil, patchpanda.Errorf(patchpanda.ECONFLICT, "job %s is %s and not leased: tokens are only for leased or running jobs", id, j.State)
 	}

@@ -122,7 +122,6 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if dq, ok := r.queue.(*dbqueue.Queue); ok {
 		r.Jobs.Leaser = dq
 	}
-	r.Jobs.DBQueue = r.Jobs.Leaser != nil
 	r.Jobs.StuckPolicy = cfg.StuckJobPolicy
 	r.Jobs.Heartbeat = cfg.JobHeartbeat
 	r.Jobs.Enqueued = func() { publishRunner.Wake(); githubRunner.Wake() }
