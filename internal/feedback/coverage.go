@@ -166,9 +166,6 @@ func (s *Sender) sendCoverageCheck(ctx context.Context, a Action, owner, name st
 		return err
 	}
 	opts := CoverageCheckRun(*sum)
-	if s.BaseURL != "" {
-		opts.DetailsURL = strings.TrimRight(s.BaseURL, "/") + "/api/coverage?repo=" + a.Repository + "&sha=" + sum.SHA
-	}
 	id, err := s.DB.CoverageCheckRun(ctx, a.Repository, sum.SHA)
 	if err != nil {
 		return err

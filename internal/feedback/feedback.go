@@ -94,8 +94,6 @@ type GitHub interface {
 type Sender struct {
 	GitHub GitHub
 	DB     *store.DB
-	// BaseURL is the relay's public URL, for links; may be empty.
-	BaseURL string
 	// Limit keeps each installation under GitHub's content-creation
 	// limit (about 80 requests a minute); nil: no limit.
 	Limit *ratelimit.Buckets[int64]
@@ -145,7 +143,7 @@ func (s *Sender) syncJob(ctx context.Context, a Action, owner, name string) erro
 	if err != nil {
 		return err
 	}
-	opts := Render(j, s.BaseURL)
+	opts := Render(j)
 	if j.CheckRunID == 0 {
 		cr, err := s.GitHub.CreateCheckRun(ctx, a.InstallationID, owner, name, opts)
 		if err != nil {
@@ -166,11 +164,8 @@ func (l limited) Error() string         { return "content-creation limit reached
 func (l limited) RetryAfter() time.Time { return l.at }
 
 // Render returns the check run that shows a job's state.
-func Render(j *patchpanda.Job, baseURL string) githubapp.CheckRunOptions {
+func Render(j *patchpanda.Job) githubapp.CheckRunOptions {
 	opts := githubapp.CheckRunOptions{Name: CheckName, HeadSHA: j.PullRequest.HeadSHA, ExternalID: j.ID}
-	if baseURL != "" {
-		opts.DetailsURL = strings.TrimRight(baseURL, "/") + "/api/jobs/" + j.ID
-	}
 	var title, outcome string
 	switch j.State {
 	case patchpanda.JobQueued:
