@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/store"
 )
 
 // Config is every setting of the relay. Each comes from a flag of `relay
@@ -132,15 +135,8 @@ func configFrom(cmd *cli.Command) (Config, error) {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr", "%q is not host:port (e.g. :8080)", c.Addr)
 	}
-	switch {
-	case strings.HasPrefix(c.DatabaseURL, "sqlite:") && len(c.DatabaseURL) > len("sqlite:"):
-	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
-		if _, err := url.Parse(c.DatabaseURL); err != nil {
-			bad("database-url", "not a valid postgres:// URL")
-		}
-	default:
-		scheme, _, _ := strings.Cut(c.DatabaseURL, ":")
-		bad("database-url", "scheme %q is not supported; use sqlite:PATH or postgres://…", scheme)
+	if err := store.CheckURL(c.DatabaseURL); err != nil {
+		bad("database-url", "%s", patchpanda.ErrorMessage(err))
 	}
 	switch c.QueueBackend {
 	case "db":

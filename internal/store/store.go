@@ -121,6 +121,13 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	return db, nil
 }
 
+// CheckURL reports whether rawURL names a database Open can use, without
+// connecting. It returns the EINVALID error Open would.
+func CheckURL(rawURL string) error {
+	_, _, _, err := parseURL(rawURL)
+	return err
+}
+
 func parseURL(rawURL string) (d Dialect, dsn, path string, err error) {
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
@@ -141,7 +148,7 @@ func parseURL(rawURL string) (d Dialect, dsn, path string, err error) {
 		return Postgres, rawURL, "", nil
 	default:
 		scheme, _, _ := strings.Cut(rawURL, ":")
-		return "", "", "", patchpanda.Errorf(patchpanda.EINVALID, "database URL scheme %q is not supported (want sqlite:PATH or postgres://…)", scheme)
+		return "", "", "", patchpanda.Errorf(patchpanda.EINVALID, "scheme %q is not supported; use sqlite:PATH or postgres://…", scheme)
 	}
 }
 
