@@ -16,7 +16,9 @@ import (
 
 // Commit makes a handler's database changes. The processor runs it in the
 // transaction that marks the delivery done, so the changes and "done" land
-// together or not at all, and a delivery's changes are made once.
+// together or not at all, and a delivery's changes are made once. A Commit
+// may run more than once (a batch rolled back and retried one by one), so
+// it must do nothing outside q.
 type Commit func(ctx context.Context, q *store.Queries) error
 
 // Handler processes one delivery: it reads and decides, then returns the

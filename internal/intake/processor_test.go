@@ -1,0 +1,72 @@
+package intake_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/patchpanda/patchpanda/internal/intake"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/store"
+	"github.com/patchpanda/patchpanda/internal/store/storetest"
+)
+
+func TestProcessorCommitsRetriesAndFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var ds []*patchpanda.Delivery
+		for _, id := range []string{"ok", "bad-payload", "github-down", "panics", "fails-to-commit"} {
+			ds = append(ds, &patchpanda.Delivery{AppID: 1, DeliveryID: id, Event: "installation", Payload: []byte(`{}`)})
+		}
+		if _, err := db.RecordDeliveries(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+		h := func(ctx context.Context, d patchpanda.Delivery) (intake.Commit, error) {
+			switch d.DeliveryID {
+			case "bad-payload":
+				return nil, patchpanda.Errorf(patchpanda.EINVALID, "installation: missing installation.id")
+			case "github-down":
+				return nil, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "GitHub answered 502")
+			case "panics":
+				panic("a bug")
+			case "fails-to-commit":
+				return func(context.Context, *store.Queries) error { return errors.New("constraint") }, nil
+			}
+			return func(ctx context.Context, q *store.Queries) error {
+				_, err := q.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "test", Action: "effect", Subject: d.DeliveryID})
+				return err
+			}, nil
+		}
+		p := intake.NewProcessor(db, slog.New(slog.NewTextHandler(io.Discard, nil)), h, nil)
+		if n, err := p.RunOnce(ctx); err != nil || n != 5 {
+			t.Fatalf("RunOnce = %d, %v", n, err)
+		}
+		want := map[string]string{
+			"ok": patchpanda.DeliveryDone, "bad-payload": patchpanda.DeliveryFailed, "panics": patchpanda.DeliveryFailed,
+			"github-down": patchpanda.DeliveryPending, "fails-to-commit": patchpanda.DeliveryPending,
+		}
+		for id, state := range want {
+			d, err := db.Delivery(ctx, 1, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.State != state {
+				t.Errorf("%s is %s (%s), want %s", id, d.State, d.LastError, state)
+			}
+			if state != patchpanda.DeliveryDone && d.LastError == "" {
+				t.Errorf("%s has no recorded reason", id)
+			}
+		}
+		// The batch failed on one commit and fell back to one by one: the
+		// good delivery's effect is there once, not twice.
+		if evs, _ := db.AuditEvents(ctx, patchpanda.AuditFilter{Action: "effect"}); len(evs) != 1 {
+			t.Errorf("the good delivery's effect was committed %d times, want 1", len(evs))
+		}
+		// Retries wait for their backoff: nothing is due now.
+		if n, _ := p.RunOnce(ctx); n != 0 {
+			t.Errorf("%d deliveries retried before their backoff", n)
+		}
+	})
+}
