@@ -299,6 +299,10 @@ func commentToJob(t *testing.T, w *world) {
 		if _, err := w.worker.ReportJob(ctx, m.ID, ev); err != nil {
 			t.Fatalf("%s: %v", ev.Type, err)
 		}
+		// The check run shows the job's state when GitHub is told, so a
+		// worker faster than the outbox skips a state; wait, as a real
+		// worker's minutes of work would.
+		w.settle()
 	}
 	if _, err := w.worker.ReportJob(ctx, m.ID, patchpanda.WorkerEvent{Type: "started"}); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
 		t.Errorf("started after succeeded: %v, want conflict (409)", err)
