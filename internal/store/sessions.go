@@ -88,3 +88,16 @@ func (q *Queries) DeleteSessionsBefore(ctx context.Context, expiredBy, idleSince
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// PullRequestCoverageSHA returns the commit of the newest coverage report
+// uploaded for pull request number of repo. It returns an ENOTFOUND error
+// when there is none.
+func (q *Queries) PullRequestCoverageSHA(ctx context.Context, repo string, number int) (string, error) {
+	var sha string
+	err := q.queryRow(ctx, `SELECT sha FROM coverage_reports WHERE repository = $1 AND pr_number = $2 ORDER BY id DESC LIMIT 1`,
+		repo, number).Scan(&sha)
+	if err != nil {
+		return "", fmt.Errorf("store: coverage of %s#%d: %w", repo, number, notFound(err, "no coverage was uploaded for %s#%d", repo, number))
+	}
+	return sha, nil
+}

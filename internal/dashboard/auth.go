@@ -1,0 +1,310 @@
+package dashboard
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/store"
+)
+
+const (
+	sessionCookie = "pp_session"
+	loginCookie   = "pp_login"
+	// loginWindow is how long a sign-in may take at the identity provider.
+	loginWindow = 10 * time.Minute
+)
+
+// pendingLogin is what the browser keeps between /auth/login and
+// /auth/callback: the state to compare, the nonce the ID token must carry,
+// the PKCE verifier, and where to go afterwards. It lives in an HttpOnly
+// cookie scoped to /auth/, so nothing is stored server-side for people who
+// never finish signing in.
+type pendingLogin struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	ReturnTo string `json:"r"`
+}
+
+func random() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// provider discovers the issuer once, retrying on the next sign-in when
+// discovery failed.
+func (d *Dashboard) provider(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.verifier != nil {
+		return d.verifier, nil
+	}
+	if d.opts.HTTPClient != nil {
+		ctx = oidc.ClientContext(ctx, d.opts.HTTPClient)
+	}
+	p, err := oidc.NewProvider(ctx, d.opts.OIDC.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: discover PATCHPANDA_OIDC_ISSUER %s: %w", d.opts.OIDC.Issuer, err)
+	}
+	d.oauth.Endpoint = p.Endpoint()
+	// The verifier checks the signature, the issuer, that our client id is
+	// in the audience, and expiry (against Now, so tests can move time).
+	d.verifier = p.Verifier(&oidc.Config{ClientID: d.opts.OIDC.ClientID, Now: d.opts.Now})
+	return d.verifier, nil
+}
+
+// safeReturn keeps only paths inside the dashboard, so a crafted link
+// cannot send someone elsewhere after signing in.
+func safeReturn(s string) string {
+	if strings.HasPrefix(s, "/ui/") && !strings.HasPrefix(s, "//") && !strings.ContainsAny(s, "\\\r\n") {
+		return s
+	}
+	return "/ui/"
+}
+
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+	if _, err := d.provider(r.Context()); err != nil {
+		d.log.ErrorContext(r.Context(), "single sign-on unavailable", "err", err)
+		d.render(w, r, http.StatusBadGateway, "error", nil, errorPage{Title: "Sign-in unavailable",
+			Message: "The identity provider could not be reached. Try again in a moment."})
+		return
+	}
+	p := pendingLogin{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(), ReturnTo: safeReturn(r.URL.Query().Get("return_to"))}
+	b, _ := json.Marshal(p)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/auth/",
+		MaxAge: int(loginWindow / time.Second), HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode})
+	d.mu.Lock()
+	url := d.oauth.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier))
+	d.mu.Unlock()
+	http.Redirect(w, r, url, http.StatusFound)
+}
+
+// signInError answers a failed sign-in: the person sees a safe message,
+// the log the cause.
+func (d *Dashboard) signInError(w http.ResponseWriter, r *http.Request, status int, msg string, cause error) {
+	d.log.WarnContext(r.Context(), "sign-in refused", "reason", msg, "err", cause)
+	d.render(w, r, status, "error", nil, errorPage{Title: "Sign-in failed", Message: msg, Retry: true})
+}
+
+func (d *Dashboard) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	// The pending login is single-use whatever happens next.
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode})
+	var p pendingLogin
+	c, err := r.Cookie(loginCookie)
+	if err == nil {
+		var b []byte
+		if b, err = base64.RawURLEncoding.DecodeString(c.Value); err == nil {
+			err = json.Unmarshal(b, &p)
+		}
+	}
+	q := r.URL.Query()
+	switch {
+	case err != nil || p.State == "":
+		d.signInError(w, r, http.StatusBadRequest, "This sign-in was not started here, or took longer than 10 minutes.", err)
+		return
+	case !equal(q.Get("state"), p.State):
+		d.signInError(w, r, http.StatusBadRequest, "The sign-in answer does not belong to this sign-in (state mismatch).", nil)
+		return
+	case q.Get("error") != "":
+		d.signInError(w, r, http.StatusForbidden, "The identity provider refused the sign-in: "+q.Get("error"), nil)
+		return
+	case q.Get("code") == "":
+		d.signInError(w, r, http.StatusBadRequest, "The sign-in answer carries no code.", nil)
+		return
+	}
+	verifier, err := d.provider(ctx)
+	if err != nil {
+		d.signInError(w, r, http.StatusBadGateway, "The identity provider could not be reached.", err)
+		return
+	}
+	if d.opts.HTTPClient != nil {
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, d.opts.HTTPClient)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	d.mu.Lock()
+	oc := d.oauth
+	d.mu.Unlock()
+	tok, err := oc.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(p.Verifier))
+	if err != nil {
+		d.signInError(w, r, http.StatusBadGateway, "The identity provider did not accept the sign-in code.", err)
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		d.signInError(w, r, http.StatusBadGateway, "The identity provider sent no ID token.", nil)
+		return
+	}
+	idt, err := verifier.Verify(tctx, raw)
+	if err != nil {
+		d.signInError(w, r, http.StatusForbidden, "The ID token is not valid (issuer, audience, signature or expiry).", err)
+		return
+	}
+	if !equal(idt.Nonce, p.Nonce) {
+		d.signInError(w, r, http.StatusForbidden, "The ID token was not issued for this sign-in (nonce mismatch).", nil)
+		return
+	}
+	var claims struct {
+		Email         string `json:"email"`
+		EmailVerified *bool  `json:"email_verified"`
+		Name          string `json:"name"`
+		Login         string `json:"github_login"`
+		Groups        any    `json:"groups"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		d.signInError(w, r, http.StatusForbidden, "The ID token's claims could not be read.", err)
+		return
+	}
+	if claims.EmailVerified != nil && !*claims.EmailVerified {
+		claims.Email = "" // an unverified address grants nothing
+	}
+	now := d.opts.Now().UTC()
+	s := store.Session{Subject: idt.Subject, Email: claims.Email, Name: claims.Name, Login: claims.Login, Groups: groups(claims.Groups),
+		CSRFToken: random(), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(d.opts.MaxAge)}
+	// Rotation: a sign-in always gets a new id, and the session the
+	// browser held before (if any) ends.
+	if old, err := r.Cookie(sessionCookie); err == nil && old.Value != "" {
+		_ = d.opts.Sessions.DeleteSession(ctx, hashID(old.Value))
+	}
+	id := random()
+	if err := d.opts.Sessions.CreateSession(ctx, hashID(id), s); err != nil {
+		d.log.ErrorContext(ctx, "store session", "err", err)
+		d.render(w, r, http.StatusInternalServerError, "error", nil, errorPage{Title: "Sign-in failed", Message: "The session could not be stored."})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: d.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(d.opts.MaxAge / time.Second)})
+	d.log.InfoContext(ctx, "signed in", "subject", s.Subject, "email", s.Email, "grants", len(d.grantsFor(s)))
+	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
+}
+
+// groups reads a groups claim: a list of strings or one string.
+func groups(v any) []string {
+	switch g := v.(type) {
+	case string:
+		return []string{g}
+	case []any:
+		var out []string
+		for _, x := range g {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// session returns the request's live session, or nil. An expired or idle
+// session is deleted.
+func (d *Dashboard) session(r *http.Request) *user {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return nil
+	}
+	ctx := r.Context()
+	h := hashID(c.Value)
+	s, err := d.opts.Sessions.SessionByHash(ctx, h)
+	if err != nil {
+		if patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
+			d.log.ErrorContext(ctx, "read session", "err", err)
+		}
+		return nil
+	}
+	now := d.opts.Now()
+	if !now.Before(s.ExpiresAt) || now.Sub(s.LastSeenAt) >= d.opts.IdleTimeout {
+		_ = d.opts.Sessions.DeleteSession(ctx, h)
+		return nil
+	}
+	// Writing on every request would make SQLite's one writer the
+	// dashboard's bottleneck; a minute's precision is plenty for idling.
+	if now.Sub(s.LastSeenAt) > time.Minute {
+		_ = d.opts.Sessions.TouchSession(ctx, h, now)
+	}
+	return &user{Session: s, idHash: h, grants: d.grantsFor(s)}
+}
+
+func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
+	u := d.session(r)
+	if u != nil {
+		if !equal(r.PostFormValue("csrf"), u.CSRFToken) {
+			d.render(w, r, http.StatusForbidden, "error", u, errorPage{Title: "Forbidden", Message: "The form's CSRF token is missing or wrong; reload the page and try again."})
+			return
+		}
+		if err := d.opts.Sessions.DeleteSession(r.Context(), u.idHash); err != nil {
+			d.log.ErrorContext(r.Context(), "end session", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode})
+	d.render(w, r, http.StatusOK, "error", nil, errorPage{Title: "Signed out", Message: "You are signed out.", Retry: true})
+}
+
+// pageFunc renders one page for a signed-in person.
+type pageFunc func(w http.ResponseWriter, r *http.Request, u *user) error
+
+// page runs h for a signed-in person holding at least min somewhere; it
+// sends anyone else to sign in, and checks the CSRF token of every POST.
+func (d *Dashboard) page(min config.DashboardRole, h pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := d.session(r)
+		if u == nil {
+			if r.Method != http.MethodGet {
+				d.render(w, r, http.StatusUnauthorized, "error", nil, errorPage{Title: "Signed out", Message: "Your session ended; sign in again.", Retry: true})
+				return
+			}
+			http.Redirect(w, r, "/auth/login?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if !equal(r.PostFormValue("csrf"), u.CSRFToken) {
+				d.render(w, r, http.StatusForbidden, "error", u, errorPage{Title: "Forbidden", Message: "The form's CSRF token is missing or wrong; reload the page and try again."})
+				return
+			}
+		}
+		if u.Best().Rank() < min.Rank() {
+			msg := "Your account has no dashboard role. Ask an admin to add you under dashboard.roles in the server config."
+			if u.Best() != "" {
+				msg = fmt.Sprintf("This page needs the %s role; you have %s.", min, u.Best())
+			}
+			d.render(w, r, http.StatusForbidden, "error", u, errorPage{Title: "Forbidden", Message: msg})
+			return
+		}
+		if err := h(w, r, u); err != nil {
+			d.fail(w, r, u, err)
+		}
+	})
+}
+
+// fail renders err as an error page with the status its code maps to.
+func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, u *user, err error) {
+	status := http.StatusInternalServerError
+	title := "Something went wrong"
+	msg := "The relay could not answer; the log has the details."
+	switch patchpanda.ErrorCode(err) {
+	case patchpanda.ENOTFOUND:
+		status, title, msg = http.StatusNotFound, "Not found", patchpanda.ErrorMessage(err)
+	case patchpanda.EFORBIDDEN:
+		status, title, msg = http.StatusForbidden, "Forbidden", patchpanda.ErrorMessage(err)
+	case patchpanda.EINVALID:
+		status, title, msg = http.StatusBadRequest, "Bad request", patchpanda.ErrorMessage(err)
+	case patchpanda.ECONFLICT:
+		status, title, msg = http.StatusConflict, "Conflict", patchpanda.ErrorMessage(err)
+	default:
+		d.log.ErrorContext(r.Context(), "dashboard page failed", "path", r.URL.Path, "err", err)
+	}
+	d.render(w, r, status, "error", u, errorPage{Title: title, Message: msg})
+}
