@@ -261,7 +261,9 @@ func (u *user) Best() config.DashboardRole {
 }
 
 // Can reports whether the person holds at least min on repo.
-func (u *user) Can(min config.DashboardRole, repo string) bool { return u.Role(repo).Rank() >= min.Rank() }
+func (u *user) Can(min config.DashboardRole, repo string) bool {
+	return u.Role(repo).Rank() >= min.Rank()
+}
 
 // grantsFor returns the grants naming the person with these claims.
 func (d *Dashboard) grantsFor(s store.Session) []config.DashboardGrant {
