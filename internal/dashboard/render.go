@@ -23,6 +23,8 @@ type view struct {
 	CSRF  string
 	Admin bool
 	Data  any
+	// Static is where the stylesheet and script are served.
+	Static string
 }
 
 type errorPage struct {
@@ -90,7 +92,7 @@ func parsePages() (map[string]*template.Template, error) {
 // render writes page with data, buffered, so a template error never sends
 // half a page.
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, page string, u *user, data any) {
-	v := view{User: u, Data: data}
+	v := view{User: u, Data: data, Static: "/ui/static"}
 	if u != nil {
 		v.CSRF = u.CSRFToken
 		v.Admin = u.Role("") == config.DashboardAdmin
