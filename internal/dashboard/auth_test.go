@@ -103,18 +103,22 @@ type env struct {
 	lastBody string
 }
 
-func setup(t *testing.T, person oidctest.Person) *env {
+func setup(t *testing.T, person oidctest.Person, more ...func(*dashboard.Options)) *env {
 	t.Helper()
 	e := &env{t: t, idp: oidctest.New(t, person), db: storetest.SQLite(t), jobs: newFakeJobs(), now: time.Now()}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	var err error
-	e.dash, err = dashboard.New(dashboard.Options{
+	opts := dashboard.Options{
 		OIDC:       dashboard.OIDC{Issuer: e.idp.URL(), ClientID: oidctest.ClientID, ClientSecret: oidctest.ClientSecret, RedirectURL: e.srv.URL + "/auth/callback"},
 		HTTPClient: e.idp.Client(), Grants: grants, Sessions: e.db, Jobs: e.jobs,
 		IdleTimeout: time.Hour, MaxAge: 24 * time.Hour, Now: func() time.Time { return e.now },
-	})
+	}
+	for _, m := range more {
+		m(&opts)
+	}
+	e.dash, err = dashboard.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
