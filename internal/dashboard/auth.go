@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/patchpanda/patchpanda/internal/config"
@@ -43,28 +42,6 @@ func random() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// provider discovers the issuer once, retrying on the next sign-in when
-// discovery failed.
-func (d *Dashboard) provider(ctx context.Context) (*oidc.IDTokenVerifier, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.verifier != nil {
-		return d.verifier, nil
-	}
-	if d.opts.HTTPClient != nil {
-		ctx = oidc.ClientContext(ctx, d.opts.HTTPClient)
-	}
-	p, err := oidc.NewProvider(ctx, d.opts.OIDC.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: discover PATCHPANDA_OIDC_ISSUER %s: %w", d.opts.OIDC.Issuer, err)
-	}
-	d.oauth.Endpoint = p.Endpoint()
-	// The verifier checks the signature, the issuer, that our client id is
-	// in the audience, and expiry (against Now, so tests can move time).
-	d.verifier = p.Verifier(&oidc.Config{ClientID: d.opts.OIDC.ClientID, Now: d.opts.Now})
-	return d.verifier, nil
-}
-
 // safeReturn keeps only paths inside the dashboard, so a crafted link
 // cannot send someone elsewhere after signing in.
 func safeReturn(s string) string {
@@ -75,19 +52,17 @@ func safeReturn(s string) string {
 }
 
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
-	if _, err := d.provider(r.Context()); err != nil {
+	p := pendingLogin{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(), ReturnTo: safeReturn(r.URL.Query().Get("return_to"))}
+	url, err := d.idp.authURL(r.Context(), p)
+	if err != nil {
 		d.log.ErrorContext(r.Context(), "single sign-on unavailable", "err", err)
 		d.render(w, r, http.StatusBadGateway, "error", nil, errorPage{Title: "Sign-in unavailable",
 			Message: "The identity provider could not be reached. Try again in a moment."})
 		return
 	}
-	p := pendingLogin{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(), ReturnTo: safeReturn(r.URL.Query().Get("return_to"))}
 	b, _ := json.Marshal(p)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/auth/",
 		MaxAge: int(loginWindow / time.Second), HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode})
-	d.mu.Lock()
-	url := d.oauth.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier))
-	d.mu.Unlock()
 	http.Redirect(w, r, url, http.StatusFound)
 }
 
@@ -125,87 +100,31 @@ func (d *Dashboard) callback(w http.ResponseWriter, r *http.Request) {
 		d.signInError(w, r, http.StatusBadRequest, "The sign-in answer carries no code.", nil)
 		return
 	}
-	verifier, err := d.provider(ctx)
-	if err != nil {
-		d.signInError(w, r, http.StatusBadGateway, "The identity provider could not be reached.", err)
-		return
-	}
-	if d.opts.HTTPClient != nil {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, d.opts.HTTPClient)
-	}
-	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	d.mu.Lock()
-	oc := d.oauth
-	d.mu.Unlock()
-	tok, err := oc.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(p.Verifier))
-	if err != nil {
-		d.signInError(w, r, http.StatusBadGateway, "The identity provider did not accept the sign-in code.", err)
+	id, refused := d.idp.identify(tctx, q.Get("code"), p)
+	if refused != nil {
+		d.signInError(w, r, refused.Status, refused.Message, refused.Cause)
 		return
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
-		d.signInError(w, r, http.StatusBadGateway, "The identity provider sent no ID token.", nil)
-		return
-	}
-	idt, err := verifier.Verify(tctx, raw)
-	if err != nil {
-		d.signInError(w, r, http.StatusForbidden, "The ID token is not valid (issuer, audience, signature or expiry).", err)
-		return
-	}
-	if !equal(idt.Nonce, p.Nonce) {
-		d.signInError(w, r, http.StatusForbidden, "The ID token was not issued for this sign-in (nonce mismatch).", nil)
-		return
-	}
-	var claims struct {
-		Email         string `json:"email"`
-		EmailVerified *bool  `json:"email_verified"`
-		Name          string `json:"name"`
-		Login         string `json:"github_login"`
-		Groups        any    `json:"groups"`
-	}
-	if err := idt.Claims(&claims); err != nil {
-		d.signInError(w, r, http.StatusForbidden, "The ID token's claims could not be read.", err)
-		return
-	}
-	if claims.EmailVerified != nil && !*claims.EmailVerified {
-		claims.Email = "" // an unverified address grants nothing
 	}
 	now := d.opts.Now().UTC()
-	s := store.Session{Subject: idt.Subject, Email: claims.Email, Name: claims.Name, Login: claims.Login, Groups: groups(claims.Groups),
+	s := store.Session{Subject: id.Subject, Email: id.Email, Name: id.Name, Login: id.Login, Groups: id.Groups,
 		CSRFToken: random(), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(d.opts.MaxAge)}
 	// Rotation: a sign-in always gets a new id, and the session the
 	// browser held before (if any) ends.
 	if old, err := r.Cookie(sessionCookie); err == nil && old.Value != "" {
 		_ = d.opts.Sessions.DeleteSession(ctx, hashID(old.Value))
 	}
-	id := random()
-	if err := d.opts.Sessions.CreateSession(ctx, hashID(id), s); err != nil {
+	sid := random()
+	if err := d.opts.Sessions.CreateSession(ctx, hashID(sid), s); err != nil {
 		d.log.ErrorContext(ctx, "store session", "err", err)
 		d.render(w, r, http.StatusInternalServerError, "error", nil, errorPage{Title: "Sign-in failed", Message: "The session could not be stored."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: d.secure,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sid, Path: "/", HttpOnly: true, Secure: d.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(d.opts.MaxAge / time.Second)})
 	d.log.InfoContext(ctx, "signed in", "subject", s.Subject, "email", s.Email, "grants", len(d.grantsFor(s)))
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
-}
-
-// groups reads a groups claim: a list of strings or one string.
-func groups(v any) []string {
-	switch g := v.(type) {
-	case string:
-		return []string{g}
-	case []any:
-		var out []string
-		for _, x := range g {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 // session returns the request's live session, or nil. An expired or idle

@@ -16,12 +16,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/config"
@@ -74,7 +71,11 @@ type Billing interface {
 // 404.
 type Options struct {
 	Logger *slog.Logger
+	// OIDC or GitHub (not both) is how people sign in.
 	OIDC   OIDC
+	GitHub GitHubOAuth
+	// GitHubUsers asks GitHub who signed in (with GitHub only).
+	GitHubUsers GitHubUsers
 	// HTTPClient reaches the identity provider (tests: its httptest client).
 	HTTPClient *http.Client
 	Grants     []config.DashboardGrant
@@ -97,11 +98,8 @@ type Dashboard struct {
 	opts   Options
 	log    *slog.Logger
 	pages  map[string]*template.Template
-	oauth  oauth2.Config
+	idp    identityProvider
 	secure bool // cookies are Secure: the redirect URL is https
-
-	mu       sync.Mutex
-	verifier *oidc.IDTokenVerifier // nil until the issuer was discovered
 }
 
 // New checks the options and parses the templates. It does not contact the
@@ -109,8 +107,11 @@ type Dashboard struct {
 // starts while its IdP is down. It returns an error naming a missing
 // setting or a broken template.
 func New(opts Options) (*Dashboard, error) {
-	if !opts.OIDC.Configured() {
-		return nil, errors.New("dashboard: single sign-on needs PATCHPANDA_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URL")
+	if opts.OIDC.Configured() == opts.GitHub.Configured() {
+		return nil, errors.New("dashboard: sign-in needs either PATCHPANDA_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URL, or GitHub's OAuth App (PATCHPANDA_GITHUB_OAUTH_CLIENT_ID, _CLIENT_SECRET, _REDIRECT_URL), not both")
+	}
+	if opts.GitHub.Configured() && opts.GitHubUsers == nil {
+		return nil, errors.New("dashboard: signing in with GitHub needs the GitHub App configured, to ask GitHub who signed in")
 	}
 	if opts.Sessions == nil {
 		return nil, errors.New("dashboard: no session store")
@@ -131,14 +132,23 @@ func New(opts Options) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{
-		opts: opts, log: opts.Logger, pages: pages,
-		secure: strings.HasPrefix(opts.OIDC.RedirectURL, "https://"),
-		oauth: oauth2.Config{
-			ClientID: opts.OIDC.ClientID, ClientSecret: opts.OIDC.ClientSecret, RedirectURL: opts.OIDC.RedirectURL,
-			Scopes: []string{oidc.ScopeOpenID, "profile", "email"},
-		},
-	}, nil
+	d := &Dashboard{opts: opts, log: opts.Logger, pages: pages}
+	if opts.OIDC.Configured() {
+		d.idp = &oidcProvider{cfg: opts.OIDC, client: opts.HTTPClient, now: opts.Now}
+		d.secure = strings.HasPrefix(opts.OIDC.RedirectURL, "https://")
+	} else {
+		var teams []string
+		for _, g := range opts.Grants {
+			for _, group := range g.Groups {
+				if strings.Count(group, "/") == 1 && !slices.Contains(teams, group) {
+					teams = append(teams, group)
+				}
+			}
+		}
+		d.idp = newGitHubProvider(opts.GitHub, opts.GitHubUsers, teams, opts.HTTPClient)
+		d.secure = strings.HasPrefix(opts.GitHub.RedirectURL, "https://")
+	}
+	return d, nil
 }
 
 // Routes returns an httpapi.Server.Routes entry that serves the sign-in
