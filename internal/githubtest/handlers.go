@@ -86,6 +86,8 @@ func (s *Server) handler() http.Handler {
 	}
 	web.HandleFunc(RouteNewApp, s.newApp)
 	web.HandleFunc(RouteNewOrgApp, s.newApp)
+	web.HandleFunc(RouteOAuthAuthorize, s.oauthAuthorize)
+	web.HandleFunc(RouteOAuthAccessToken, s.oauthAccessToken)
 	if s.prefix == "" {
 		return mux
 	}

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -17,12 +18,24 @@ import (
 // off.
 func (r *Relay) webRoutes(cfg Config, server *config.Server, logger *slog.Logger) ([]func(*http.ServeMux, *httpapi.Server), error) {
 	var out []func(*http.ServeMux, *httpapi.Server)
-	sso := dashboard.OIDC{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret, RedirectURL: cfg.OIDCRedirectURL}
-	if sso.Configured() {
-		d, err := dashboard.New(dashboard.Options{
-			Logger: logger, OIDC: sso, Grants: server.Dashboard.Grants, Sessions: r.DB,
-			Coverage: r.Coverage, Jobs: r.Jobs, Keys: r.Keys, Audit: r.DB, Billing: r.Billing,
-		})
+	opts := dashboard.Options{
+		Logger: logger, Grants: server.Dashboard.Grants, Sessions: r.DB,
+		Coverage: r.Coverage, Jobs: r.Jobs, Keys: r.Keys, Audit: r.DB, Billing: r.Billing,
+		OIDC: dashboard.OIDC{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret, RedirectURL: cfg.OIDCRedirectURL},
+	}
+	idp := cfg.OIDCIssuer
+	if cfg.GitHubOAuthClientID != "" {
+		web, err := dashboard.WebURL(cfg.GitHubAPIURL)
+		if err != nil {
+			return nil, fmt.Errorf("PATCHPANDA_GITHUB_API_URL: %w", err)
+		}
+		opts.GitHub = dashboard.GitHubOAuth{ClientID: cfg.GitHubOAuthClientID, ClientSecret: cfg.GitHubOAuthClientSecret,
+			RedirectURL: cfg.GitHubOAuthRedirectURL, WebURL: web}
+		opts.GitHubUsers = r.GitHub
+		idp = web
+	}
+	if opts.OIDC.Configured() || opts.GitHub.Configured() {
+		d, err := dashboard.New(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -30,11 +43,11 @@ func (r *Relay) webRoutes(cfg Config, server *config.Server, logger *slog.Logger
 		if len(server.Dashboard.Grants) == 0 {
 			logger.Warn("dashboard on at /ui/, but the server config grants no dashboard roles: everyone who signs in is refused (see dashboard.roles in docs/dashboard.md)")
 		} else {
-			logger.Info("dashboard on at /ui/", "issuer", cfg.OIDCIssuer, "grants", len(server.Dashboard.Grants))
+			logger.Info("dashboard on at /ui/", "identity_provider", idp, "grants", len(server.Dashboard.Grants))
 		}
 		r.workers = append(r.workers, r.expireSessions)
 	} else {
-		logger.Info("dashboard off: /ui/ answers 404 because single sign-on is not configured (set PATCHPANDA_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URL)")
+		logger.Info("dashboard off: /ui/ answers 404 because single sign-on is not configured (set PATCHPANDA_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URL, or PATCHPANDA_GITHUB_OAUTH_CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URL)")
 	}
 	if cfg.GitHubAppID == 0 {
 		dir := "."

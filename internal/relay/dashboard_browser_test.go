@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-		"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp"
 
 	"github.com/patchpanda/patchpanda/internal/dashboard/oidctest"
 	"github.com/patchpanda/patchpanda/internal/githubtest"
