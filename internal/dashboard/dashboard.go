@@ -159,8 +159,8 @@ func (d *Dashboard) Routes() func(*http.ServeMux, *httpapi.Server) {
 
 // Register adds the dashboard's routes to mux.
 func (d *Dashboard) Register(mux *http.ServeMux) {
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /ui/static/", headers(false, http.StripPrefix("/ui/static/", http.FileServerFS(static))))
+	mux.Handle("GET /ui/static/", headers(false, http.StripPrefix("/ui/static/", assets())))
+	mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	mux.Handle("GET /auth/login", headers(true, http.HandlerFunc(d.login)))
 	mux.Handle("GET /auth/callback", headers(true, http.HandlerFunc(d.callback)))
 	mux.Handle("POST /auth/logout", headers(true, http.HandlerFunc(d.logout)))
@@ -183,6 +183,20 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.Handle("/ui/", headers(true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, http.StatusNotFound, "error", nil, errorPage{Title: "Not found", Message: "There is no page at " + r.URL.Path + "."})
 	})))
+}
+
+// assets serves the embedded stylesheet and script, and no directory
+// listing.
+func assets() http.Handler {
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.FileServerFS(static)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // headers sets the security headers every answer carries: a CSP that

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -104,8 +103,7 @@ func WebURL(apiURL string) (string, error) {
 
 // Register adds /setup's routes to mux.
 func (s *Setup) Register(mux *http.ServeMux) {
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /setup/static/", headers(false, http.StripPrefix("/setup/static/", http.FileServerFS(static))))
+	mux.Handle("GET /setup/static/", headers(false, http.StripPrefix("/setup/static/", assets())))
 	mux.Handle("GET /setup", http.HandlerFunc(s.start))
 	mux.Handle("POST /setup", http.HandlerFunc(s.manifest))
 	mux.Handle("GET /setup/callback", http.HandlerFunc(s.callback))
