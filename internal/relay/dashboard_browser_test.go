@@ -101,7 +101,7 @@ func TestDashboardInABrowser(t *testing.T) {
 			return chromedp.Void{}, os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
 		}
 	}
-	var heading, replayed string
+	var heading, replayed, patch string
 	var sortState, lineClass chromedp.AttributeResult
 	steps := []struct {
 		name    string
@@ -130,6 +130,12 @@ func TestDashboardInABrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`table.source`)),
 			into(chromedp.AttributeValue(chromedp.CSS(`#L4`), "class"), &lineClass),
 			shoot("file"),
+		}},
+		{"open the pull request's uncovered lines", []chromedp.Action[chromedp.Void]{
+			chromedp.Navigate(base + "/ui/repos/acme/widgets/pulls/7"),
+			chromedp.WaitVisible(chromedp.CSS(`a[href$="/files/pkg/a.go#L5"]`)),
+			into(chromedp.Text(chromedp.CSS(`p.big`)), &patch),
+			shoot("pull"),
 		}},
 		{"open the job", []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(base + "/ui/jobs"),
@@ -167,6 +173,9 @@ func TestDashboardInABrowser(t *testing.T) {
 	if lineClass.Value != "miss" {
 		t.Errorf("line 4 of pkg/a.go (the untaken branch) is %q, want it shown missed", lineClass.Value)
 	}
+	if !strings.Contains(patch, "33.3%") {
+		t.Errorf("pull request page says %q, want 33.3%% patch coverage (1 of 3 added lines)", patch)
+	}
 	if !strings.Contains(replayed, "Replay enqueued") {
 		t.Errorf("after replay the page says %q", replayed)
 	}
@@ -177,7 +186,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	if !strings.Contains(w.auditActions(), patchpanda.AuditJobReplayed) {
 		t.Errorf("no %s audit event for the dashboard's replay: %s", patchpanda.AuditJobReplayed, w.auditActions())
 	}
-	for _, n := range []string{"repositories", "repository", "commit", "file", "job", "replay", "phone"} {
+	for _, n := range []string{"repositories", "repository", "commit", "file", "pull", "job", "replay", "phone"} {
 		if st, err := os.Stat(filepath.Join(shots, n+".png")); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s: %v", n, err)
 		}
