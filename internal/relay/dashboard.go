@@ -21,6 +21,7 @@ func (r *Relay) webRoutes(cfg Config, server *config.Server, logger *slog.Logger
 	opts := dashboard.Options{
 		Logger: logger, Grants: server.Dashboard.Grants, Sessions: r.DB,
 		Coverage: r.Coverage, Jobs: r.Jobs, Keys: r.Keys, Audit: r.DB, Billing: r.Billing,
+		IdleTimeout: sessionIdle, MaxAge: sessionMaxAge,
 		OIDC: dashboard.OIDC{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret, RedirectURL: cfg.OIDCRedirectURL},
 	}
 	idp := cfg.OIDCIssuer
@@ -64,8 +65,8 @@ func (r *Relay) webRoutes(cfg Config, server *config.Server, logger *slog.Logger
 	return out, nil
 }
 
-// sessionIdle and sessionMaxAge are the dashboard's defaults; expired rows
-// are removed in the background so the table does not grow.
+// sessionIdle and sessionMaxAge end dashboard sessions; expired rows are
+// removed in the background so the table does not grow.
 const (
 	sessionIdle   = 8 * time.Hour
 	sessionMaxAge = 7 * 24 * time.Hour
