@@ -12,7 +12,9 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
+	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/dashboard"
+	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -121,5 +123,51 @@ func TestBillingPageShowsEachProjectsMonth(t *testing.T) {
 		if !strings.Contains(e.lastBody, want) {
 			t.Errorf("billing page lacks %q", want)
 		}
+	}
+}
+
+// fakeCoverage records which repositories the pages asked about.
+type fakeCoverage struct{ asked []string }
+
+func (f *fakeCoverage) List(ctx context.Context, p httpapi.CoverageListParams) (httpapi.CoverageList, error) {
+	f.asked = append(f.asked, p.Repo)
+	return httpapi.CoverageList{Reports: []httpapi.CoverageReport{
+		{Repository: "acme/api", SHA: strings.Repeat("a", 40), Branch: "main"},
+		{Repository: "other/api", SHA: strings.Repeat("b", 40), Branch: "main"},
+	}}, nil
+}
+
+func (f *fakeCoverage) CommitFiles(ctx context.Context, repo, sha string) (coveragesvc.CommitFiles, error) {
+	f.asked = append(f.asked, repo)
+	return coveragesvc.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+}
+
+func (f *fakeCoverage) FileLines(ctx context.Context, repo, sha, path string) (coveragesvc.FileView, error) {
+	f.asked = append(f.asked, repo)
+	return coveragesvc.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+}
+
+func (f *fakeCoverage) PullRequest(ctx context.Context, repo string, n int) (coveragesvc.PullCoverage, error) {
+	f.asked = append(f.asked, repo)
+	return coveragesvc.PullCoverage{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+}
+
+func TestViewerNeverReachesCoverageOfOtherRepositories(t *testing.T) {
+	cov := &fakeCoverage{}
+	e := setup(t, vera, func(o *dashboard.Options) { o.Coverage = cov })
+	sha := strings.Repeat("c", 40)
+	for _, path := range []string{"/ui/repos/other/api", "/ui/repos/other/api/commits/" + sha,
+		"/ui/repos/other/api/commits/" + sha + "/files/main.go", "/ui/repos/other/api/pulls/7"} {
+		if code := e.get(path); code != http.StatusNotFound {
+			t.Errorf("GET %s as a viewer of acme/*: %d, want 404", path, code)
+		}
+	}
+	for _, repo := range cov.asked {
+		if repo == "other/api" {
+			t.Errorf("the coverage service was asked about other/api for a viewer of acme/* (asked: %v)", cov.asked)
+		}
+	}
+	if e.get("/ui/"); !strings.Contains(e.lastBody, "acme/api") || strings.Contains(e.lastBody, "other/api") {
+		t.Errorf("repositories page for a viewer of acme/*:\n%s", e.lastBody)
 	}
 }
