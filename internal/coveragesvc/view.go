@@ -16,27 +16,21 @@ import (
 // The views below serve the dashboard from the same store and merge rules
 // as the REST API's commit coverage (Commit), so the two never disagree.
 
-// CommitFiles is a commit's merged coverage with each file's totals.
-type CommitFiles struct {
-	httpapi.CommitCoverage
-	Files []httpapi.CoverageFile // sorted by path, without lines
-}
-
 // CommitFiles returns repo@sha's coverage merged over its sessions, per
 // file. It returns an ENOTFOUND error when the commit has no coverage.
-func (s *Service) CommitFiles(ctx context.Context, repo, sha string) (CommitFiles, error) {
+func (s *Service) CommitFiles(ctx context.Context, repo, sha string) (httpapi.CommitFiles, error) {
 	c, err := s.Commit(ctx, repo, sha)
 	if err != nil {
-		return CommitFiles{}, err
+		return httpapi.CommitFiles{}, err
 	}
 	if c.Sessions == 0 {
-		return CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage", repo, sha)
+		return httpapi.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage", repo, sha)
 	}
 	head, err := s.db.CommitCoverage(ctx, repo, sha)
 	if err != nil {
-		return CommitFiles{}, err
+		return httpapi.CommitFiles{}, err
 	}
-	out := CommitFiles{CommitCoverage: c, Files: make([]httpapi.CoverageFile, 0, len(head.Report.Files))}
+	out := httpapi.CommitFiles{CommitCoverage: c, Files: make([]httpapi.CoverageFile, 0, len(head.Report.Files))}
 	for path, f := range head.Report.Files {
 		out.Files = append(out.Files, httpapi.CoverageFile{Path: path, Totals: coverage.FileTotals(f)})
 	}
@@ -47,35 +41,23 @@ func (s *Service) CommitFiles(ctx context.Context, repo, sha string) (CommitFile
 // maxSourceBytes bounds the source the dashboard shows beside hits.
 const maxSourceBytes = 1 << 20
 
-// FileView is one file of a commit: its merged line hits and, when GitHub
-// could serve it, its source at that commit.
-type FileView struct {
-	Repository, SHA, Path string
-	Totals                coverage.Totals
-	Lines                 []coverage.Line
-	// Source is the file's text at SHA, split in lines; nil with
-	// SourceError saying why when it could not be fetched.
-	Source      []string
-	SourceError string
-}
-
 // FileLines returns path's coverage at repo@sha merged over the commit's
 // sessions, and its source fetched through the App at that sha. It returns
 // an ENOTFOUND error when the commit's coverage has no such file; a source
 // GitHub does not serve is reported in SourceError, not as an error.
-func (s *Service) FileLines(ctx context.Context, repo, sha, path string) (FileView, error) {
+func (s *Service) FileLines(ctx context.Context, repo, sha, path string) (httpapi.FileView, error) {
 	head, err := s.db.CommitCoverage(ctx, repo, sha)
 	if err != nil {
-		return FileView{}, err
+		return httpapi.FileView{}, err
 	}
 	f := head.Report.Files[path]
 	if f == nil {
-		return FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage for %s", repo, sha, path)
+		return httpapi.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage for %s", repo, sha, path)
 	}
-	v := FileView{Repository: repo, SHA: sha, Path: path, Totals: coverage.FileTotals(f), Lines: f.Lines}
+	v := httpapi.FileView{Repository: repo, SHA: sha, Path: path, Totals: coverage.FileTotals(f), Lines: f.Lines}
 	owner, name, err := patchpanda.ParseFullName(repo)
 	if err != nil {
-		return FileView{}, patchpanda.Errorf(patchpanda.EINVALID, "repo %q is not owner/name", repo)
+		return httpapi.FileView{}, patchpanda.Errorf(patchpanda.EINVALID, "repo %q is not owner/name", repo)
 	}
 	inst, err := s.db.InstallationFor(ctx, repo)
 	if err != nil || inst == 0 {
@@ -112,20 +94,6 @@ func splitLines(s string) []string {
 	return out
 }
 
-// PullCoverage is a pull request's coverage: its head commit's, and the
-// patch coverage of the lines it adds.
-type PullCoverage struct {
-	Repository string
-	Number     int
-	Title      string
-	State      string // "open" or "closed"; "" when GitHub was not asked
-	HTMLURL    string
-	Commit     httpapi.CommitCoverage
-	Patch      *coverage.Patch // nil when the changed files could not be listed
-	// PatchError says why Patch is nil.
-	PatchError string
-}
-
 // pullFiles is the GitHub call patch coverage needs beyond GitHub.
 type pullFiles interface {
 	PullRequestFiles(ctx context.Context, installationID int64, owner, repo string, number int) ([]githubapp.PullRequestFile, error)
@@ -135,8 +103,8 @@ type pullFiles interface {
 // newest commit uploaded for it, with its patch coverage computed from the
 // files GitHub lists (as the PR comment does). It returns an ENOTFOUND
 // error when no coverage was uploaded for the pull request.
-func (s *Service) PullRequest(ctx context.Context, repo string, number int) (PullCoverage, error) {
-	out := PullCoverage{Repository: repo, Number: number}
+func (s *Service) PullRequest(ctx context.Context, repo string, number int) (httpapi.PullCoverage, error) {
+	out := httpapi.PullCoverage{Repository: repo, Number: number}
 	sha, err := s.db.PullRequestCoverageSHA(ctx, repo, number)
 	if err != nil {
 		return out, err

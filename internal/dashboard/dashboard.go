@@ -22,7 +22,6 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/config"
-	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -53,13 +52,11 @@ type Sessions interface {
 	DeleteSession(ctx context.Context, idHash []byte) error
 }
 
-// Coverage is what the pages read of coverage: the REST API's list and the
-// commit, file and pull request views of the same service.
+// Coverage is what the pages read of coverage: the same service calls as
+// GET /api/coverage and the REST API's coverage views.
 type Coverage interface {
 	List(ctx context.Context, f httpapi.CoverageListParams) (httpapi.CoverageList, error)
-	CommitFiles(ctx context.Context, repo, sha string) (coveragesvc.CommitFiles, error)
-	FileLines(ctx context.Context, repo, sha, path string) (coveragesvc.FileView, error)
-	PullRequest(ctx context.Context, repo string, number int) (coveragesvc.PullCoverage, error)
+	httpapi.CoverageViews
 }
 
 // Billing lists billing projects with this month's spending.

@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/config"
-	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -75,7 +73,7 @@ type repoPage struct {
 	Latest     *httpapi.CommitCoverage
 	Commits    []httpapi.CommitCoverage // newest first
 	Trend      trend
-	Pulls      []coveragesvc.PullCoverage
+	Pulls      []httpapi.PullCoverage
 }
 
 // defaultBranch is the branch of the newest upload that belongs to no pull
@@ -145,14 +143,7 @@ func (d *Dashboard) repository(w http.ResponseWriter, r *http.Request, u *user) 
 }
 
 type commitPage struct {
-	coveragesvc.CommitFiles
-}
-
-func validSHA(sha string) bool {
-	if len(sha) != 40 && len(sha) != 64 {
-		return false
-	}
-	return strings.Trim(strings.ToLower(sha), "0123456789abcdef") == ""
+	httpapi.CommitFiles
 }
 
 func (d *Dashboard) commit(w http.ResponseWriter, r *http.Request, u *user) error {
@@ -161,7 +152,7 @@ func (d *Dashboard) commit(w http.ResponseWriter, r *http.Request, u *user) erro
 		return err
 	}
 	sha := r.PathValue("sha")
-	if !validSHA(sha) {
+	if !httpapi.ValidSHA(sha) {
 		return patchpanda.Errorf(patchpanda.EINVALID, "%q is not a full commit sha", sha)
 	}
 	if d.opts.Coverage == nil {
@@ -183,7 +174,7 @@ type sourceLine struct {
 }
 
 type filePage struct {
-	coveragesvc.FileView
+	httpapi.FileView
 	Rows []sourceLine
 }
 
@@ -193,7 +184,7 @@ func (d *Dashboard) file(w http.ResponseWriter, r *http.Request, u *user) error 
 		return err
 	}
 	sha, path := r.PathValue("sha"), r.PathValue("path")
-	if !validSHA(sha) {
+	if !httpapi.ValidSHA(sha) {
 		return patchpanda.Errorf(patchpanda.EINVALID, "%q is not a full commit sha", sha)
 	}
 	if d.opts.Coverage == nil {
@@ -236,7 +227,7 @@ func (d *Dashboard) file(w http.ResponseWriter, r *http.Request, u *user) error 
 }
 
 type pullPage struct {
-	coveragesvc.PullCoverage
+	httpapi.PullCoverage
 	Jobs []*patchpanda.Job
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
-	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/dashboard"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/keys"
@@ -137,19 +136,19 @@ func (f *fakeCoverage) List(ctx context.Context, p httpapi.CoverageListParams) (
 	}}, nil
 }
 
-func (f *fakeCoverage) CommitFiles(ctx context.Context, repo, sha string) (coveragesvc.CommitFiles, error) {
+func (f *fakeCoverage) CommitFiles(ctx context.Context, repo, sha string) (httpapi.CommitFiles, error) {
 	f.asked = append(f.asked, repo)
-	return coveragesvc.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return httpapi.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
-func (f *fakeCoverage) FileLines(ctx context.Context, repo, sha, path string) (coveragesvc.FileView, error) {
+func (f *fakeCoverage) FileLines(ctx context.Context, repo, sha, path string) (httpapi.FileView, error) {
 	f.asked = append(f.asked, repo)
-	return coveragesvc.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return httpapi.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
-func (f *fakeCoverage) PullRequest(ctx context.Context, repo string, n int) (coveragesvc.PullCoverage, error) {
+func (f *fakeCoverage) PullRequest(ctx context.Context, repo string, n int) (httpapi.PullCoverage, error) {
 	f.asked = append(f.asked, repo)
-	return coveragesvc.PullCoverage{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return httpapi.PullCoverage{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
 func TestViewerNeverReachesCoverageOfOtherRepositories(t *testing.T) {
