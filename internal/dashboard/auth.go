@@ -94,7 +94,11 @@ func (d *Dashboard) callback(w http.ResponseWriter, r *http.Request) {
 		d.signInError(w, r, http.StatusBadRequest, "The sign-in answer does not belong to this sign-in (state mismatch).", nil)
 		return
 	case q.Get("error") != "":
-		d.signInError(w, r, http.StatusForbidden, "The identity provider refused the sign-in: "+q.Get("error"), nil)
+		e := q.Get("error")
+		if len(e) > 100 {
+			e = e[:100]
+		}
+		d.signInError(w, r, http.StatusForbidden, "The identity provider refused the sign-in: "+e+".", nil)
 		return
 	case q.Get("code") == "":
 		d.signInError(w, r, http.StatusBadRequest, "The sign-in answer carries no code.", nil)
