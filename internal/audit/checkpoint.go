@@ -66,6 +66,8 @@ func (c *Checkpointer) Run(ctx context.Context) {
 func (c *Checkpointer) take(ctx context.Context, reason string, minGrowth int64) {
 	cp, ok, err := c.Checkpoint(ctx, reason, minGrowth)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// Stopping: the shutdown checkpoint follows.
 	case err != nil:
 		c.Logger.Error("audit checkpoint", "reason", reason, "err", err)
 	case ok:

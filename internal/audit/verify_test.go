@@ -126,14 +126,18 @@ func TestVerifyReportsEachTampering(t *testing.T) {
 			want: patchpanda.AuditProblem{Kind: patchpanda.AuditChanged, EventID: 4, Message: "event 4: its MAC does not match"},
 		},
 		{
-			name:   "editing a row is a changed event",
-			tamper: func(t *testing.T, db *store.DB) { exec(t, db, `UPDATE audit_events SET reason = 'nothing to see' WHERE id = 6`) },
-			want:   patchpanda.AuditProblem{Kind: patchpanda.AuditChanged, EventID: 6, Message: "event 6: its MAC does not match its id and content"},
+			name: "editing a row is a changed event",
+			tamper: func(t *testing.T, db *store.DB) {
+				exec(t, db, `UPDATE audit_events SET reason = 'nothing to see' WHERE id = 6`)
+			},
+			want: patchpanda.AuditProblem{Kind: patchpanda.AuditChanged, EventID: 6, Message: "event 6: its MAC does not match its id and content"},
 		},
 		{
-			name:   "replacing a row's seal is an unlinked successor",
-			tamper: func(t *testing.T, db *store.DB) { exec(t, db, `UPDATE audit_events SET hash = $1 WHERE id = 10`, strings.Repeat("ab", 32)) },
-			want:   patchpanda.AuditProblem{Kind: patchpanda.AuditChanged, EventID: 10},
+			name: "replacing a row's seal is an unlinked successor",
+			tamper: func(t *testing.T, db *store.DB) {
+				exec(t, db, `UPDATE audit_events SET hash = $1 WHERE id = 10`, strings.Repeat("ab", 32))
+			},
+			want: patchpanda.AuditProblem{Kind: patchpanda.AuditChanged, EventID: 10},
 		},
 		{
 			name:   "a forged checkpoint is reported",

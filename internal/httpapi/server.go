@@ -33,6 +33,12 @@ type AuditLog interface {
 	AuditEvents(ctx context.Context, f patchpanda.AuditFilter) ([]patchpanda.AuditEvent, error)
 }
 
+// AuditVerifier checks the audit chain (audit.Verifier). expect is a head
+// the caller saw elsewhere, or nil.
+type AuditVerifier interface {
+	Verify(ctx context.Context, expect *patchpanda.AuditHead) (patchpanda.AuditReport, error)
+}
+
 // Check is one readiness check: a dependency that must answer.
 type Check struct {
 	Name  string
@@ -47,13 +53,15 @@ type Observer interface {
 // Server holds what the routes need. Zero-valued optional services leave
 // their routes answering 404.
 type Server struct {
-	Logger   *slog.Logger
-	Auth     Authenticator
-	Keys     KeyService
-	Audit    AuditLog
-	Ready    []Check
-	Metrics  http.Handler // GET /metrics
-	Observer Observer
+	Logger *slog.Logger
+	Auth   Authenticator
+	Keys   KeyService
+	Audit  AuditLog
+	// AuditVerify serves GET /api/audit/verify.
+	AuditVerify AuditVerifier
+	Ready       []Check
+	Metrics     http.Handler // GET /metrics
+	Observer    Observer
 	// Webhooks serves POST /webhooks/github.
 	Webhooks http.Handler
 	// Routes adds more routes; each registers on mux with the helpers given.
@@ -81,6 +89,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Audit != nil {
 		mux.Handle("GET /api/audit", s.Require(patchpanda.ScopeAdmin, s.listAudit))
+	}
+	if s.AuditVerify != nil {
+		mux.Handle("GET /api/audit/verify", s.Require(patchpanda.ScopeAdmin, s.verifyAudit))
 	}
 	for _, add := range s.Routes {
 		add(mux, s)

@@ -49,6 +49,10 @@ type Config struct {
 	CoverageBlobURL          string
 	CoverageMaxUploadBytes   int64
 	CoverageUploadsPerMinute int
+
+	// AuditCheckpointEvery is how many new audit events make a signed
+	// checkpoint of the chain's head (0: audit.Checkpointer's default).
+	AuditCheckpointEvery int64
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -86,6 +90,7 @@ var settings = []setting{
 	{"redelivery-window", "PATCHPANDA_REDELIVERY_WINDOW", "how far back the reconciler looks for failed deliveries to ask GitHub to redeliver (GitHub keeps 3 days)", "24h"},
 	{"redelivery-interval", "PATCHPANDA_REDELIVERY_INTERVAL", "how often the reconciler runs", "5m"},
 	{"shutdown-timeout", "PATCHPANDA_SHUTDOWN_TIMEOUT", "how long a graceful shutdown waits for in-flight work", "30s"},
+	{"audit-checkpoint-every", "PATCHPANDA_AUDIT_CHECKPOINT_EVERY", "how many new audit events make a signed checkpoint of the chain's head (also taken at start and shutdown, and logged)", "100"},
 }
 
 func flags() []cli.Flag {
@@ -230,6 +235,11 @@ func configFrom(cmd *cli.Command) (Config, error) {
 		if n == 0 {
 			c.CoverageUploadsPerMinute = -1 // coveragesvc: negative turns the limit off
 		}
+	}
+	if n, err := strconv.ParseInt(cmd.String("audit-checkpoint-every"), 10, 64); err != nil || n < 1 || n > 1_000_000 {
+		bad("audit-checkpoint-every", "%q is not a whole number between 1 and 1000000", cmd.String("audit-checkpoint-every"))
+	} else {
+		c.AuditCheckpointEvery = n
 	}
 	return c, errors.Join(errs...)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/actionsoidc"
+	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing"
 	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/dispatch"
@@ -93,6 +94,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.Secrets, err = secrets.Open(ctx, cfg.SecretsKeeper, secrets.DefaultKeyPath(db.Path())); err != nil {
 		return nil, err // the message names PATCHPANDA_SECRETS_KEEPER
 	}
+	chain, err := audit.OpenChain(ctx, db, r.Secrets, logger)
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	db.SetAuditChain(chain)
 	r.Billing = billing.NewService(db, r.Secrets)
 
 	var verifier *webhook.Verifier
@@ -152,7 +158,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.GitHub.Enabled() {
 		r.workers = append(r.workers, r.Reconciler.Run)
 	}
-	r.workers = append(r.workers, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
+	checkpointer := &audit.Checkpointer{Store: db, Chain: chain, Logger: logger, Every: cfg.AuditCheckpointEvery}
+	r.workers = append(r.workers, checkpointer.Run, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
 
 	if r.Coverage, err = coveragesvc.New(ctx, db, r.GitHub, logger, coveragesvc.Options{
@@ -171,14 +178,15 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		creds.Other = ghauth.New(r.GitHub, server.RBAC) // gh patchpanda: people's own GitHub tokens
 	}
 	api := &httpapi.Server{
-		Logger:   logger,
-		Auth:     creds,
-		Keys:     r.Keys,
-		Audit:    db,
-		Metrics:  r.Metrics.Handler(),
-		Observer: r.Metrics,
-		Ready:    ready,
-		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage)},
+		Logger:      logger,
+		Auth:        creds,
+		Keys:        r.Keys,
+		Audit:       db,
+		AuditVerify: &audit.Verifier{Log: db, Chain: chain},
+		Metrics:     r.Metrics.Handler(),
+		Observer:    r.Metrics,
+		Ready:       ready,
+		Routes:      []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage)},
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
 			Logger: logger, Metrics: r.Metrics,
