@@ -35,7 +35,16 @@ CREATE INDEX coverage_reports_series ON coverage_reports (series, sha);
 CREATE INDEX coverage_reports_series_branch ON coverage_reports (series, branch, id);
 CREATE INDEX installation_repositories_id ON installation_repositories (repository_id);
 
+-- A billing binding follows its repository's id in the same way.
+ALTER TABLE repository_bindings ADD COLUMN repository_id BIGINT NOT NULL DEFAULT 0;
+UPDATE repository_bindings SET
+    repository_id = COALESCE((SELECT r.repository_id FROM installation_repositories r
+        WHERE LOWER(r.full_name) = repository_bindings.repository ORDER BY r.repository_id DESC LIMIT 1), 0);
+CREATE INDEX repository_bindings_id ON repository_bindings (repository_id) WHERE repository_id > 0;
+
 -- +goose Down
+DROP INDEX repository_bindings_id;
+ALTER TABLE repository_bindings DROP COLUMN repository_id;
 DROP INDEX installation_repositories_id;
 DROP INDEX coverage_reports_series_branch;
 DROP INDEX coverage_reports_series;
