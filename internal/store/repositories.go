@@ -84,3 +84,12 @@ func (q *Queries) RenameRepository(ctx context.Context, id int64, fullName strin
 	}
 	return nil
 }
+
+// ForgetRepository removes the repository with GitHub id id from every
+// installation: it was deleted.
+func (q *Queries) ForgetRepository(ctx context.Context, id int64) error {
+	if _, err := q.exec(ctx, `DELETE FROM installation_repositories WHERE repository_id = $1`, id); err != nil {
+		return fmt.Errorf("store: forget repository %d: %w", id, err)
+	}
+	return nil
+}
