@@ -18,7 +18,7 @@ import (
 
 // keyed opens the database's keyed chain with a local secrets key, as the
 // relay does, and sets it on db.
-func keyed(t *testing.T, db *store.DB) *audit.Chain {
+func keyed(t testing.TB, db *store.DB) *audit.Chain {
 	t.Helper()
 	ctx := context.Background()
 	keeper, err := secrets.Open(ctx, "", filepath.Join(t.TempDir(), "secrets.key"))
