@@ -285,3 +285,31 @@ func TestCheckpointerLogsTheHeadAtStartEveryNAndShutdown(t *testing.T) {
 		t.Errorf("verify = %+v, %v", rep, err)
 	}
 }
+
+func TestConcurrentAppendersLeaveNoGap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := keyed(t, db)
+		const writers, each = 8, 25
+		errs := make(chan error, writers)
+		for w := range writers {
+			go func() {
+				var err error
+				for i := range each {
+					if _, err = db.AppendAudit(context.Background(), patchpanda.AuditEvent{Actor: fmt.Sprintf("w%d", w), Action: patchpanda.AuditJobState, Subject: fmt.Sprintf("job:%d", i)}); err != nil {
+						break
+					}
+				}
+				errs <- err
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := (&audit.Verifier{Log: db, Chain: c}).Verify(context.Background(), nil)
+		if err != nil || !rep.Verified || rep.Events != writers*each || rep.Head.ID != writers*each {
+			t.Fatalf("after %d concurrent appends: %+v (problem %+v), %v", writers*each, rep, rep.Problem, err)
+		}
+	})
+}
