@@ -53,19 +53,20 @@ type Observer interface {
 // Server holds what the routes need. Zero-valued optional services leave
 // their routes answering 404.
 type Server struct {
-	Logger *slog.Logger
-	Auth   Authenticator
-	Keys   KeyService
-	Audit  AuditLog
-	// AuditVerify serves GET /api/audit/verify.
-	AuditVerify AuditVerifier
-	Ready       []Check
-	Metrics     http.Handler // GET /metrics
-	Observer    Observer
+	Logger   *slog.Logger
+	Auth     Authenticator
+	Keys     KeyService
+	Audit    AuditLog
+	Ready    []Check
+	Metrics  http.Handler // GET /metrics
+	Observer Observer
 	// Webhooks serves POST /webhooks/github.
 	Webhooks http.Handler
 	// Routes adds more routes; each registers on mux with the helpers given.
 	Routes []func(mux *http.ServeMux, s *Server)
+
+	// AuditVerify serves GET /api/audit/verify.
+	AuditVerify AuditVerifier
 }
 
 // Handler returns the relay's whole HTTP handler.

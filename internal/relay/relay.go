@@ -158,8 +158,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.GitHub.Enabled() {
 		r.workers = append(r.workers, r.Reconciler.Run)
 	}
-	checkpointer := &audit.Checkpointer{Store: db, Chain: chain, Logger: logger, Every: cfg.AuditCheckpointEvery}
-	r.workers = append(r.workers, checkpointer.Run, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
+	r.workers = append(r.workers, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
 
 	if r.Coverage, err = coveragesvc.New(ctx, db, r.GitHub, logger, coveragesvc.Options{
@@ -178,20 +177,24 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		creds.Other = ghauth.New(r.GitHub, server.RBAC) // gh patchpanda: people's own GitHub tokens
 	}
 	api := &httpapi.Server{
-		Logger:      logger,
-		Auth:        creds,
-		Keys:        r.Keys,
-		Audit:       db,
-		AuditVerify: &audit.Verifier{Log: db, Chain: chain},
-		Metrics:     r.Metrics.Handler(),
-		Observer:    r.Metrics,
-		Ready:       ready,
-		Routes:      []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage)},
+		Logger:   logger,
+		Auth:     creds,
+		Keys:     r.Keys,
+		Audit:    db,
+		Metrics:  r.Metrics.Handler(),
+		Observer: r.Metrics,
+		Ready:    ready,
+		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage)},
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
 			Logger: logger, Metrics: r.Metrics,
 		},
 	}
+	api.AuditVerify = &audit.Verifier{Log: db, Chain: chain}
+	// Signs the audit chain's head into its table and the log (start,
+	// every N events, shutdown).
+	checkpointer := &audit.Checkpointer{Store: db, Chain: chain, Logger: logger, Every: cfg.AuditCheckpointEvery}
+	r.workers = append(r.workers, checkpointer.Run)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
