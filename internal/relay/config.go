@@ -55,6 +55,9 @@ type Config struct {
 	GitHubOAuthClientID     string
 	GitHubOAuthClientSecret string
 	GitHubOAuthRedirectURL  string
+	// AuditCheckpointEvery is how many new audit events make a signed
+	// checkpoint of the chain's head (0: audit.Checkpointer's default).
+	AuditCheckpointEvery int64
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -95,6 +98,7 @@ var settings = []setting{
 	{"github-oauth-client-id", "PATCHPANDA_GITHUB_OAUTH_CLIENT_ID", "dashboard sign-in with GitHub: the OAuth App's client id", ""},
 	{"github-oauth-client-secret", "PATCHPANDA_GITHUB_OAUTH_CLIENT_SECRET", "dashboard sign-in with GitHub: the OAuth App's client secret", ""},
 	{"github-oauth-redirect-url", "PATCHPANDA_GITHUB_OAUTH_REDIRECT_URL", "dashboard sign-in with GitHub: the redirect URL, https://RELAY/auth/callback", ""},
+	{"audit-checkpoint-every", "PATCHPANDA_AUDIT_CHECKPOINT_EVERY", "how many new audit events make a signed checkpoint of the chain's head (also taken at start and shutdown, and logged)", "100"},
 }
 
 func flags() []cli.Flag {
@@ -251,6 +255,11 @@ func configFrom(cmd *cli.Command) (Config, error) {
 		bad("github-oauth-client-id", "the dashboard signs in with OIDC (PATCHPANDA_OIDC_*) or with GitHub, not both")
 	case n != 0 && c.GitHubAppID == 0:
 		bad("github-oauth-client-id", "sign-in with GitHub needs the GitHub App (PATCHPANDA_GITHUB_APP_ID), to ask GitHub who signed in")
+	}
+	if n, err := strconv.ParseInt(cmd.String("audit-checkpoint-every"), 10, 64); err != nil || n < 1 || n > 1_000_000 {
+		bad("audit-checkpoint-every", "%q is not a whole number between 1 and 1000000", cmd.String("audit-checkpoint-every"))
+	} else {
+		c.AuditCheckpointEvery = n
 	}
 	return c, errors.Join(errs...)
 }

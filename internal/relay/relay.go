@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/actionsoidc"
+	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing"
 	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/dispatch"
@@ -93,6 +94,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.Secrets, err = secrets.Open(ctx, cfg.SecretsKeeper, secrets.DefaultKeyPath(db.Path())); err != nil {
 		return nil, err // the message names PATCHPANDA_SECRETS_KEEPER
 	}
+	chain, err := audit.OpenChain(ctx, db, r.Secrets, logger)
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	db.SetAuditChain(chain)
 	r.Billing = billing.NewService(db, r.Secrets)
 
 	var verifier *webhook.Verifier
@@ -188,6 +194,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 			Logger: logger, Metrics: r.Metrics,
 		},
 	}
+	api.AuditVerify = &audit.Verifier{Log: db, Chain: chain}
+	// Signs the audit chain's head into its table and the log (start,
+	// every N events, shutdown).
+	checkpointer := &audit.Checkpointer{Store: db, Chain: chain, Logger: logger, Every: cfg.AuditCheckpointEvery}
+	r.workers = append(r.workers, checkpointer.Run)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
