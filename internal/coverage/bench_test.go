@@ -3,6 +3,7 @@ package coverage
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"testing"
 )
 
@@ -90,3 +91,22 @@ func BenchmarkParseLCOV(b *testing.B)      { benchParse(b, LCOV) }
 func BenchmarkParseGo(b *testing.B)        { benchParse(b, Go) }
 func BenchmarkParseCobertura(b *testing.B) { benchParse(b, Cobertura) }
 func BenchmarkParseIstanbul(b *testing.B)  { benchParse(b, Istanbul) }
+
+// BenchmarkParseLCOVRealC parses a real per-test tracefile (jq's test
+// suite, one lcov --capture per test, concatenated), made by
+// testdata/realc/make-tracefile.sh, which is not committed.
+func BenchmarkParseLCOVRealC(b *testing.B) {
+	const path = "testdata/realc/jq.info"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Skipf("%s is absent: make it with sh testdata/realc/make-tracefile.sh %s (needs gcc, lcov and apt-get source)", path, path)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Parse(bytes.NewReader(data), LCOV, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
