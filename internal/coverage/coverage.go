@@ -282,12 +282,14 @@ const maxLine = 16 << 20
 // Collect for a report merged per file.
 //
 // When r is also an io.ReadSeeker (an *os.File), Parse may read it twice
-// (LCOV with repeated paths) or in parallel parts (a large Go profile, when
-// r is an io.ReaderAt too); that keeps memory small and is invisible to the
-// caller except that r is left at an unspecified offset.
+// (a large LCOV report whose per-path digests outgrow their budget, with
+// repeated paths) or in parallel parts (a large Go profile, when r is an
+// io.ReaderAt too); that keeps memory small and is invisible to the caller
+// except that r is left at an unspecified offset.
 //
-// On failure Parse returns a *ParseError (or an error from r or emit,
-// wrapped) and zero Totals; files already emitted must then be discarded.
+// On failure Parse returns a *ParseError, a *LimitError, or an error from
+// r or emit, wrapped, and zero Totals; files already emitted must then be
+// discarded.
 //
 // Parse applies DefaultLimits; see ParseWith.
 func Parse(r io.Reader, format Format, emit func(*File) error) (Totals, error) {

@@ -302,6 +302,13 @@ func (r *lcovRec) line(n int32, hits int64) {
 		at = &r.lineAt[n]
 	} else if n < 1<<16 || int(n) < 16*len(r.lines)+1024 {
 		r.lineAt = growTo(r.lineAt, int(n)+1)
+		for k, j := range r.lineMap {
+			// Lines the table now covers move into it.
+			if int(k) < len(r.lineAt) {
+				r.lineAt[k] = j
+				delete(r.lineMap, k)
+			}
+		}
 		at = &r.lineAt[n]
 	} else {
 		if r.lineMap == nil {

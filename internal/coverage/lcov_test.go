@@ -216,3 +216,25 @@ func TestLCOVFarLineNumbersStaySparse(t *testing.T) {
 		t.Errorf("line 1500000000 = %+v, want 3 hits", l)
 	}
 }
+
+func TestLCOVRecordWithFarLinesThenNearOnesKeepsEachLineOnce(t *testing.T) {
+	// Line 70000 is far for a record of one line, then near once the
+	// record has thousands.
+	var b bytes.Buffer
+	b.WriteString("SF:a.c\nDA:70000,1\n")
+	for l := 1; l <= 5000; l++ {
+		fmt.Fprintf(&b, "DA:%d,1\n", l)
+	}
+	b.WriteString("DA:70000,2\nDA:69000,1\nDA:70000,4\nend_of_record\n")
+	rep, tot, err := Collect(&b, LCOV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rep.Files["a.c"]
+	if tot.LinesFound != 5002 || len(f.Lines) != 5002 {
+		t.Fatalf("lines found %d, emitted %d; want 5002", tot.LinesFound, len(f.Lines))
+	}
+	if l, _ := f.Line(70000); l.Hits != 7 {
+		t.Errorf("line 70000 hits %d, want 7", l.Hits)
+	}
+}
