@@ -3,6 +3,8 @@ package coverage
 import (
 	"bytes"
 	"fmt"
+	"syscall"
+	"time"
 	"os"
 	"testing"
 )
@@ -80,11 +82,29 @@ func benchParse(b *testing.B, format Format) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for range b.N {
 		if _, err := Parse(bytes.NewReader(data), format, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
+}
+
+// cpuTime returns the process's user and system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per operation since start: on a shared
+// machine it varies far less than wall time (the garbage collector's
+// work on the other core counts too).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkParseLCOV(b *testing.B)      { benchParse(b, LCOV) }
@@ -104,9 +124,11 @@ func BenchmarkParseLCOVRealC(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for range b.N {
 		if _, err := Parse(bytes.NewReader(data), LCOV, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
