@@ -84,11 +84,14 @@ type lcovPath struct {
 	mem        int64 // estimated bytes, for lcovDigestBudget
 }
 
-// armKey identifies a branch arm within its file.
+// armKey identifies a branch arm within its file: gcc's numeric block and
+// branch, or, for a non-numeric one (LCOV 2.x expressions, exception
+// blocks), 63 bits of a hash of both, marked by branch's top bit, which a
+// number (below 2^31) never sets. 12 bytes, so that per-test reports of
+// large files stay small.
 type armKey struct {
 	line          int32
 	block, branch uint32
-	name          uint64 // hash of a non-numeric block and branch, else 0
 }
 
 func (a armKey) less(b armKey) bool {
@@ -97,10 +100,8 @@ func (a armKey) less(b armKey) bool {
 		return a.line < b.line
 	case a.block != b.block:
 		return a.block < b.block
-	case a.branch != b.branch:
-		return a.branch < b.branch
 	}
-	return a.name < b.name
+	return a.branch < b.branch
 }
 
 type lcovArm struct {
@@ -278,8 +279,8 @@ func (p *lcovPath) totals() Totals {
 }
 
 func (p *lcovPath) estimate() int64 {
-	return 160 + 16*int64(cap(p.found)) + 40*int64(len(p.sparse)) + 24*int64(cap(p.arms)) +
-		48*int64(len(p.armIdx)) + 16*int64(cap(p.fns)) + 32*int64(len(p.fnIdx))
+	return 160 + 16*int64(cap(p.found)) + 40*int64(len(p.sparse)) + 16*int64(cap(p.arms)) +
+		40*int64(len(p.armIdx)) + 16*int64(cap(p.fns)) + 32*int64(len(p.fnIdx))
 }
 
 // lcovRec is what one record said, kept only when files are emitted:
@@ -711,7 +712,8 @@ func (ps *lcovParser) record(line []byte) error {
 		if ok1 && ok2 {
 			k.block, k.branch = b1, b2
 		} else {
-			k.name = fnv64(fnv64(fnv64(fnvOffset, blk), []byte{','}), brn) | 1
+			h := fnv64(fnv64(fnv64(fnvOffset, blk), []byte{','}), brn)
+			k.block, k.branch = uint32(h), uint32(h>>33)|1<<31
 		}
 		i2 := ps.p.arm(k, taken > 0)
 		if ps.emit != nil {
