@@ -12,6 +12,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -335,6 +336,11 @@ func best(n int, f func() (measurement, error)) (measurement, error) {
 
 func summarize(s string) string {
 	s = strings.TrimSpace(s)
+	var c bytes.Buffer
+	if strings.HasPrefix(s, "{") && json.Compact(&c, []byte(s)) == nil {
+		// ppctl prints its JSON indented.
+		return strings.ReplaceAll(c.String(), "|", "/")
+	}
 	var keep []string
 	for _, l := range strings.Split(s, "\n") {
 		l = strings.TrimSpace(l)
