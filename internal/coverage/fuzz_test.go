@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os"
@@ -71,6 +72,14 @@ func FuzzLCOV(f *testing.F) {
 		if (errA == nil) != (errB == nil) || a != b {
 			t.Fatalf("seekable %+v, %v; stream %+v, %v", a, errA, b, errB)
 		}
+		// Nor may switching to record by record (digests over budget)
+		// and reading the repeated paths again change anything.
+		reopen := func() (*bufio.Reader, error) { return bufio.NewReader(bytes.NewReader(data)), nil }
+		c, errC := parseLCOVTwice(bufio.NewReader(bytes.NewReader(data)), Limits{}, 1, nil, reopen)
+		c.setPercent()
+		if (errA == nil) != (errC == nil) || errA == nil && a != c {
+			t.Fatalf("one pass %+v, %v; record by record %+v, %v", a, errA, c, errC)
+		}
 	})
 }
 
@@ -81,7 +90,7 @@ func FuzzGo(f *testing.F) {
 		// Reading in parts, when it accepts the input, must agree with
 		// reading in order.
 		want, err := Parse(struct{ io.Reader }{bytes.NewReader(data)}, Go, nil)
-		got, ok, perr := parseGoParallel(bytes.NewReader(data), 0, int64(len(data)), 3, 0, func(*File) error { return nil })
+		got, ok, perr := parseGoParallel(bytes.NewReader(data), 0, int64(len(data)), 3, 0, DefaultLimits(), func(*File) error { return nil })
 		if !ok {
 			return
 		}

@@ -40,7 +40,7 @@ type istanbulFile struct {
 // vitest), one file's object at a time. Totals follow istanbul's own
 // summary: a line's hits are the largest count of the statements starting
 // on it, and every location of a branch is one branch.
-func parseIstanbul(br *bufio.Reader, emit func(*File) error) (Totals, error) {
+func parseIstanbul(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
 	d := json.NewDecoder(br)
 	bad := func(key, format string, args ...any) error {
 		return &ParseError{Format: Istanbul, Element: key, Msg: fmt.Sprintf("at byte %d: ", d.InputOffset()) + fmt.Sprintf(format, args...)}
@@ -64,11 +64,18 @@ func parseIstanbul(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 			return Totals{}, bad(key, "file given twice")
 		}
 		seen[key] = struct{}{}
+		if err := bud.file(key); err != nil {
+			return Totals{}, err
+		}
 		var fc istanbulFile
 		if err := d.Decode(&fc); err != nil {
 			return Totals{}, bad(key, "malformed file coverage: %v", jsonErr(err))
 		}
-		f, err := istanbulToFile(key, &fc)
+		f, err := istanbulToFile(key, &fc, bud)
+		var le *LimitError
+		if errors.As(err, &le) {
+			return Totals{}, err
+		}
 		if err != nil {
 			return Totals{}, bad(key, "%v", err)
 		}
@@ -101,20 +108,26 @@ func jsonErr(err error) error {
 	return err
 }
 
-func istanbulToFile(key string, fc *istanbulFile) (*File, error) {
+func istanbulToFile(key string, fc *istanbulFile, bud *budget) (*File, error) {
 	p := fc.Path
 	if p == "" {
 		p = key
 	}
 	f := &File{Path: filepathSlash(p)}
-	count := func(v float64) int64 {
+	// count returns a JSON count as an int64, refusing what no counter
+	// holds: a negative count or one beyond int64.
+	var countErr error
+	count := func(what, id string, v float64) int64 {
 		switch {
-		case v != v || v <= 0:
-			return 0
-		case v >= 9.2e18:
-			return 1<<63 - 1
+		case countErr != nil:
+		case v < 0:
+			countErr = fmt.Errorf("%s %s: count %v is negative", what, strconv.Quote(id), v)
+		case v >= 9223372036854775807:
+			countErr = fmt.Errorf("%s %s: count %v is beyond the largest count (2^63-1)", what, strconv.Quote(id), v)
+		case v > 0:
+			return int64(v)
 		}
-		return int64(v)
+		return 0
 	}
 	hits := map[int]int64{}
 	for id, loc := range fc.StatementMap {
@@ -125,14 +138,23 @@ func istanbulToFile(key string, fc *istanbulFile) (*File, error) {
 		if loc.Start.Line <= 0 {
 			return nil, fmt.Errorf("statement %s starts on line %d", strconv.Quote(id), loc.Start.Line)
 		}
-		c := count(h)
+		c := count("statement", id, h)
 		f.StatementsFound++
 		if c > 0 {
 			f.StatementsHit++
 		}
-		if old, ok := hits[loc.Start.Line]; !ok || c > old {
+		old, ok := hits[loc.Start.Line]
+		if !ok {
+			if err := bud.addLines(1); err != nil {
+				return nil, err
+			}
+		}
+		if !ok || c > old {
 			hits[loc.Start.Line] = c
 		}
+	}
+	if countErr != nil {
+		return nil, countErr
 	}
 	f.Lines = make([]Line, 0, len(hits))
 	for n, h := range hits {
@@ -141,9 +163,12 @@ func istanbulToFile(key string, fc *istanbulFile) (*File, error) {
 	slices.SortFunc(f.Lines, func(a, b Line) int { return cmpInt(a.Number, b.Number) })
 	for id := range fc.FnMap {
 		f.FunctionsFound++
-		if count(fc.F[id]) > 0 {
+		if count("function", id, fc.F[id]) > 0 {
 			f.FunctionsHit++
 		}
+	}
+	if countErr != nil {
+		return nil, countErr
 	}
 	for id, br := range fc.BranchMap {
 		counts, ok := fc.B[id]
@@ -158,9 +183,12 @@ func istanbulToFile(key string, fc *istanbulFile) (*File, error) {
 		}
 		var hit int
 		for _, c := range counts {
-			if count(c) > 0 {
+			if count("branch", id, c) > 0 {
 				hit++
 			}
+		}
+		if countErr != nil {
+			return nil, countErr
 		}
 		f.BranchesFound += int64(len(counts))
 		f.BranchesHit += int64(hit)
