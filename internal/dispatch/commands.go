@@ -157,10 +157,6 @@ func (d *Dispatcher) request(ctx context.Context, r *request) (intake.Commit, er
 	if err != nil {
 		return nil, err
 	}
-	if dec.Allowed && r.fork && !dec.Trusted {
-		dec.Allowed = false
-		dec.Reason = fmt.Sprintf("this pull request comes from a fork; a job on it needs a command from someone with write access to %s", r.full())
-	}
 	if !dec.Allowed {
 		return d.deny(r, dec.Reason), nil
 	}
@@ -283,7 +279,7 @@ func (d *Dispatcher) overBudget(r *request, b Budget) intake.Commit {
 		}
 		summary := fmt.Sprintf("No job was started: the billing project **%s** is over its budget.\n\n%s\n\nAn administrator can raise the budget (`ppctl billing projects set-budget`).", b.Project, b.Detail)
 		return feedback.Enqueue(ctx, q, feedback.Action{
-			Type: "check_run", InstallationID: r.inst, Repository: r.full(),
+			Type: feedback.ActionCheckRun, InstallationID: r.inst, Repository: r.full(),
 			Check: &feedback.Check{HeadSHA: r.pr.HeadSHA, Conclusion: "action_required", Title: "Over budget", Summary: summary},
 		}, feedback.Comment(r.inst, r.full(), r.pr.Number, fmt.Sprintf("@%s, %s", r.actor.Login, summary)))
 	}
@@ -317,7 +313,7 @@ func (d *Dispatcher) rejectConfig(r *request, vs []config.Violation) intake.Comm
 			return err
 		}
 		actions := []feedback.Action{{
-			Type: "check_run", InstallationID: r.inst, Repository: r.full(),
+			Type: feedback.ActionCheckRun, InstallationID: r.inst, Repository: r.full(),
 			Check: &feedback.Check{HeadSHA: r.pr.HeadSHA, Conclusion: "failure", Title: "Invalid .testbot.yml", Summary: summary, Annotations: notes},
 		}}
 		if r.trigger == patchpanda.TriggerComment {

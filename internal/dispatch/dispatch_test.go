@@ -200,7 +200,7 @@ func outboxRow(e store.OutboxEntry) string {
 	case a.Type == "check_run":
 		return fmt.Sprintf("check_run %s job", a.Repository)
 	}
-	return a.Type
+	return string(a.Type)
 }
 
 func repoObj(name string) map[string]any {

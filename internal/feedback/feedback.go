@@ -25,7 +25,7 @@ const CheckName = "PatchPanda / tests"
 
 // Action is one thing to tell GitHub, stored in the outbox.
 type Action struct {
-	Type           string `json:"type"` // "reaction", "comment" or "check_run"
+	Type           ActionType `json:"type"`
 	InstallationID int64  `json:"installation_id"`
 	Repository     string `json:"repository"`
 	// reaction
@@ -42,6 +42,16 @@ type Action struct {
 	Coverage *CoverageRef `json:"coverage,omitempty"`
 }
 
+// ActionType says what an Action does.
+type ActionType string
+
+// The actions feedback carries out (coverage.go adds the coverage ones).
+const (
+	ActionReaction ActionType = "reaction"  // react to a comment
+	ActionComment  ActionType = "comment"   // comment on a pull request
+	ActionCheckRun ActionType = "check_run" // create or update a check run
+)
+
 // Check is a completed check run that no job stands behind.
 type Check struct {
 	HeadSHA     string                 `json:"head_sha"`
@@ -54,17 +64,17 @@ type Check struct {
 
 // Reaction returns the action of reacting to a comment.
 func Reaction(inst int64, repo string, commentID int64, content string) Action {
-	return Action{Type: "reaction", InstallationID: inst, Repository: repo, CommentID: commentID, Content: content}
+	return Action{Type: ActionReaction, InstallationID: inst, Repository: repo, CommentID: commentID, Content: content}
 }
 
 // Comment returns the action of commenting on an issue or pull request.
 func Comment(inst int64, repo string, number int, body string) Action {
-	return Action{Type: "comment", InstallationID: inst, Repository: repo, Number: number, Body: body}
+	return Action{Type: ActionComment, InstallationID: inst, Repository: repo, Number: number, Body: body}
 }
 
 // JobCheck returns the action of bringing a job's check run up to date.
 func JobCheck(j *patchpanda.Job) Action {
-	return Action{Type: "check_run", InstallationID: j.InstallationID, Repository: j.Repository.FullName(), JobID: j.ID}
+	return Action{Type: ActionCheckRun, InstallationID: j.InstallationID, Repository: j.Repository.FullName(), JobID: j.ID}
 }
 
 // Enqueue writes actions to the outbox inside the caller's transaction.
@@ -116,12 +126,12 @@ func (s *Sender) Send(ctx context.Context, e store.OutboxEntry) error {
 		}
 	}
 	switch a.Type {
-	case "reaction":
+	case ActionReaction:
 		return s.GitHub.ReactToComment(ctx, a.InstallationID, owner, name, a.CommentID, a.Content)
-	case "comment":
+	case ActionComment:
 		_, err := s.GitHub.CreateComment(ctx, a.InstallationID, owner, name, a.Number, a.Body)
 		return err
-	case "check_run":
+	case ActionCheckRun:
 		if a.Check != nil {
 			_, err := s.GitHub.CreateCheckRun(ctx, a.InstallationID, owner, name, githubapp.CheckRunOptions{
 				Name: CheckName, HeadSHA: a.Check.HeadSHA, Status: "completed", Conclusion: a.Check.Conclusion,

@@ -15,6 +15,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/config"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/ttlcache"
 )
 
 // GitHub is what the authenticator asks GitHub, with the user's token.
@@ -30,15 +31,15 @@ type GitHub interface {
 type Authenticator struct {
 	GitHub GitHub
 	RBAC   config.RBAC
-	cache  *authz.Cache[[32]byte, *patchpanda.Principal]
+	cache  *ttlcache.Cache[[32]byte, *patchpanda.Principal]
 }
 
 // New returns an Authenticator over gh and rbac.
 func New(gh GitHub, rbac config.RBAC) *Authenticator {
-	return &Authenticator{GitHub: gh, RBAC: rbac, cache: authz.NewCache[[32]byte, *patchpanda.Principal](5*time.Minute, 10000, time.Now)}
+	return &Authenticator{GitHub: gh, RBAC: rbac, cache: ttlcache.New[[32]byte, *patchpanda.Principal](5*time.Minute, 10000, time.Now)}
 }
 
-// Authenticate returns the principal of a GitHub token: Kind "github_user",
+// Authenticate returns the principal of a GitHub token: Kind PrincipalGitHubUser,
 // the login, and the scopes of the user's highest global role (none when no
 // grant names them, so every route answers 403). It returns an
 // EUNAUTHORIZED error when GitHub does not accept the token.
@@ -72,7 +73,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*patchp
 		}
 		role = g.Role
 	}
-	p := &patchpanda.Principal{Kind: "github_user", Name: u.Login, Scopes: authz.Scopes(role)}
+	p := &patchpanda.Principal{Kind: patchpanda.PrincipalGitHubUser, Name: u.Login, Scopes: authz.Scopes(role)}
 	a.cache.Set(key, p)
 	return p, nil
 }

@@ -110,17 +110,20 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 
 func jobFilter(r *http.Request) (patchpanda.JobFilter, error) {
 	q := r.URL.Query()
-	f := patchpanda.JobFilter{Repository: q.Get("repo"), State: patchpanda.JobState(q.Get("state")),
-		Trigger: patchpanda.Trigger(q.Get("trigger")), After: q.Get("cursor")}
-	switch f.State {
-	case "", patchpanda.JobQueued, patchpanda.JobRunning, patchpanda.JobSucceeded, patchpanda.JobFailed, patchpanda.JobCancelled:
-	default:
-		return f, patchpanda.Errorf(patchpanda.EINVALID, "state %q is not one of queued, running, succeeded, failed, cancelled", f.State)
+	f := patchpanda.JobFilter{Repository: q.Get("repo"), After: q.Get("cursor")}
+	if v := q.Get("state"); v != "" {
+		st, err := patchpanda.ParseJobState(v)
+		if err != nil {
+			return f, err
+		}
+		f.State = st
 	}
-	switch f.Trigger {
-	case "", patchpanda.TriggerComment, patchpanda.TriggerPullRequest, patchpanda.TriggerReplay, patchpanda.TriggerCheckRerun:
-	default:
-		return f, patchpanda.Errorf(patchpanda.EINVALID, "trigger %q is not one of comment, pull_request, replay, check_rerun", f.Trigger)
+	if v := q.Get("trigger"); v != "" {
+		tr, err := patchpanda.ParseTrigger(v)
+		if err != nil {
+			return f, err
+		}
+		f.Trigger = tr
 	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)

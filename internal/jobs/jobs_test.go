@@ -80,7 +80,7 @@ func (r *rig) drain() []string {
 			}
 			var a feedback.Action
 			json.Unmarshal(e.Payload, &a)
-			out = append(out, a.Type)
+			out = append(out, string(a.Type))
 		}
 	}
 	return out

@@ -21,6 +21,16 @@ const (
 	JobCancelled JobState = "cancelled"
 )
 
+// ParseJobState returns the state named s. It returns an EINVALID error
+// naming the states for anything else.
+func ParseJobState(s string) (JobState, error) {
+	switch st := JobState(s); st {
+	case JobQueued, JobRunning, JobSucceeded, JobFailed, JobCancelled:
+		return st, nil
+	}
+	return "", Errorf(EINVALID, "state %q is not one of queued, running, succeeded, failed, cancelled", s)
+}
+
 // Terminal reports whether no further transition is allowed from s.
 func (s JobState) Terminal() bool {
 	return s == JobSucceeded || s == JobFailed || s == JobCancelled
@@ -36,6 +46,16 @@ const (
 	TriggerReplay      Trigger = "replay"
 	TriggerCheckRerun  Trigger = "check_rerun"
 )
+
+// ParseTrigger returns the trigger named s. It returns an EINVALID error
+// naming the triggers for anything else.
+func ParseTrigger(s string) (Trigger, error) {
+	switch t := Trigger(s); t {
+	case TriggerComment, TriggerPullRequest, TriggerReplay, TriggerCheckRerun:
+		return t, nil
+	}
+	return "", Errorf(EINVALID, "trigger %q is not one of comment, pull_request, replay, check_rerun", s)
+}
 
 // JobKind is the kind of work a job asks the worker for.
 const JobKindGenerateTests = "generate_tests"

@@ -45,11 +45,24 @@ type APIKey struct {
 
 // Principal is whoever a request acts for.
 type Principal struct {
-	Kind   string  // "key", "github_user" or "actions"
+	Kind   PrincipalKind
 	Name   string  // key name, GitHub login or repository
 	KeyID  int64   // for Kind "key"
 	Scopes []Scope // what it may do
 }
+
+// PrincipalKind says how a principal authenticated.
+type PrincipalKind string
+
+// The kinds of principal.
+const (
+	PrincipalKey        PrincipalKind = "key"         // an API key (ppk_…)
+	PrincipalGitHubUser PrincipalKind = "github_user" // a person's GitHub token (gh patchpanda)
+	PrincipalActions    PrincipalKind = "actions"     // a GitHub Actions OIDC token
+)
+
+// String returns "kind:name", how audit events and logs name a principal.
+func (p *Principal) String() string { return string(p.Kind) + ":" + p.Name }
 
 // Can reports whether p carries scope s. The admin scope implies every other.
 func (p *Principal) Can(s Scope) bool {

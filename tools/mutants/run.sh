@@ -11,8 +11,8 @@ set -u
 cd "$(dirname "$0")/../.."
 
 mutations=(
-'perm-key-without-repo|internal/dispatch/dispatch.go|s#fmt.Sprintf\("%d/%s/%s", inst, repo.FullName\(\), actor.Login\)#actor.Login#|./internal/dispatch'
-'team-key-without-team|internal/dispatch/dispatch.go|s#fmt.Sprintf\("%d/%s/%s", inst, team, actor.Login\)#fmt.Sprintf("%d/%s", inst, actor.Login)#|./internal/dispatch'
+'perm-key-without-repo|internal/dispatch/dispatch.go|s/permKey\{inst: inst, repo: strings.ToLower\(repo.FullName\(\)\), login: strings.ToLower\(actor.Login\)\}/permKey{login: strings.ToLower(actor.Login)}/|./internal/dispatch'
+'team-key-without-team|internal/dispatch/dispatch.go|s/teamKey\{inst: inst, team: team, login: strings.ToLower\(actor.Login\)\}/teamKey{inst: inst, login: strings.ToLower(actor.Login)}/|./internal/dispatch'
 'tokens-in-any-state|internal/jobs/service.go|s/if j.State != patchpanda.JobRunning && !leased \{/if false {/|./internal/jobs'
 'denial-comment-for-pull-request-events|internal/dispatch/commands.go|s/if r.trigger != patchpanda.TriggerComment \{\n\t\t\treturn nil/if false {\n\t\t\treturn nil/|./internal/dispatch'
 'max-attempts-off-by-one|internal/intake/processor.go|s/d.Attempts >= p.MaxAttempts/d.Attempts > p.MaxAttempts/|./internal/intake'
