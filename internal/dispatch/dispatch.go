@@ -54,6 +54,8 @@ type Dispatcher struct {
 	GitHub  GitHub
 	Server  *config.Server
 	Budgets Budgets // nil: no budgets
+	// DB is where re-runs find the job their check run reports on.
+	DB *store.DB
 
 	perms   *ttlcache.Cache[permKey, config.Permission]
 	teams   *ttlcache.Cache[teamKey, bool]

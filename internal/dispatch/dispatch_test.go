@@ -95,6 +95,7 @@ func newRig(t *testing.T, serverYAML string) *rig {
 	}
 	r := &rig{t: t, db: storetest.SQLite(t), gh: gh, budget: budgets{}}
 	r.d = dispatch.New(slog.New(slog.DiscardHandler), client, server, r.budget)
+	r.d.DB = r.db
 	return r
 }
 
@@ -237,6 +238,14 @@ func rerun(name, login string, checkRunID int64, jobID string) map[string]any {
 	}
 }
 
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func check(t *testing.T, got, want rows) {
 	t.Helper()
 	if d := cmp.Diff(want, got); d != "" {
@@ -360,7 +369,7 @@ func TestCheckRunRerunReplaysTheJob(t *testing.T) {
 	got := r.deliver("check_run", rerun("widgets", "alice", 55, js[0].ID))
 	check(t, got, rows{
 		Outbox: []string{"publish job", "check_run acme/widgets job"},
-		Audit:  []string{"job.enqueued by alice on job", "job.replayed by alice on job"},
+		Audit:  []string{"job.enqueued by alice on job", "job.replayed by alice on job", "command.accepted by alice on job"},
 		Jobs:   []string{"queued acme/widgets#7 check_rerun by alice attempt 2"},
 	})
 	if got := r.deliver("check_run", rerun("widgets", "alice", 55, "job_unknown")); !cmp.Equal(got, rows{}) {

@@ -26,8 +26,8 @@ const CheckName = "PatchPanda / tests"
 // Action is one thing to tell GitHub, stored in the outbox.
 type Action struct {
 	Type           ActionType `json:"type"`
-	InstallationID int64  `json:"installation_id"`
-	Repository     string `json:"repository"`
+	InstallationID int64      `json:"installation_id"`
+	Repository     string     `json:"repository"`
 	// reaction
 	CommentID int64  `json:"comment_id,omitempty"`
 	Content   string `json:"content,omitempty"`
@@ -97,6 +97,7 @@ type GitHub interface {
 	CreateComment(ctx context.Context, installationID int64, owner, repo string, number int, body string) (*githubapp.Comment, error)
 	CreateCheckRun(ctx context.Context, installationID int64, owner, repo string, opts githubapp.CheckRunOptions) (*githubapp.CheckRun, error)
 	UpdateCheckRun(ctx context.Context, installationID int64, owner, repo string, id int64, opts githubapp.CheckRunOptions) (*githubapp.CheckRun, error)
+	CheckRunsForRef(ctx context.Context, installationID int64, owner, repo, ref, name string) ([]githubapp.CheckRun, error)
 }
 
 // Sender carries out actions, keeping each installation under GitHub's
@@ -154,19 +155,57 @@ func (s *Sender) syncJob(ctx context.Context, a Action, owner, name string) erro
 		return err
 	}
 	opts := Render(j)
-	if j.CheckRunID == 0 {
-		cr, err := s.GitHub.CreateCheckRun(ctx, a.InstallationID, owner, name, opts)
-		if err != nil {
+	id := j.CheckRunID
+	if id == 0 {
+		if id, err = s.createOnce(ctx, a, owner, name, j, opts); err != nil || id == 0 {
 			return err
 		}
-		if cr == nil { // no GitHub App configured: logged, not made
-			return nil
-		}
-		return s.DB.SetCheckRun(ctx, j.ID, cr.ID)
 	}
-	_, err = s.GitHub.UpdateCheckRun(ctx, a.InstallationID, owner, name, j.CheckRunID, opts)
+	_, err = s.GitHub.UpdateCheckRun(ctx, a.InstallationID, owner, name, id, opts)
 	return err
 }
+
+// createOnce finds or creates a job's check run and records its id, so
+// that a job has one "PatchPanda / tests" run whatever happens: a run
+// found at the head sha by its external id (the job id) is the job's, so
+// a create whose answer was lost is not repeated; and only the relay that
+// claimed the creation creates, so two relays do not both create. It
+// returns the run's id when the caller should still update it, 0 when the
+// run was just created with the job's current state.
+func (s *Sender) createOnce(ctx context.Context, a Action, owner, name string, j *patchpanda.Job, opts githubapp.CheckRunOptions) (int64, error) {
+	runs, err := s.GitHub.CheckRunsForRef(ctx, a.InstallationID, owner, name, j.PullRequest.HeadSHA, CheckName)
+	if err != nil {
+		return 0, err
+	}
+	for _, cr := range runs {
+		if cr.ExternalID == j.ID && cr.ID != 0 {
+			return cr.ID, s.DB.SetCheckRun(ctx, j.ID, cr.ID)
+		}
+	}
+	claimed, err := s.DB.ClaimCheckRunCreation(ctx, j.ID, time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	if !claimed {
+		// Another relay (or an earlier attempt whose answer was lost) is
+		// creating it: look again shortly.
+		return 0, retryAt{time.Now().Add(10 * time.Second)}
+	}
+	cr, err := s.GitHub.CreateCheckRun(ctx, a.InstallationID, owner, name, opts)
+	if err != nil {
+		return 0, err
+	}
+	if cr == nil || cr.ID == 0 { // no GitHub App configured: logged, not made
+		return 0, nil
+	}
+	return 0, s.DB.SetCheckRun(ctx, j.ID, cr.ID)
+}
+
+// retryAt asks the outbox to try an entry again at a time.
+type retryAt struct{ at time.Time }
+
+func (r retryAt) Error() string         { return "the check run is being created elsewhere; looking again" }
+func (r retryAt) RetryAfter() time.Time { return r.at }
 
 type limited struct{ at time.Time }
 

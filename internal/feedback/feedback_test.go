@@ -3,6 +3,7 @@ package feedback_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +164,53 @@ func TestActionsReachGitHub(t *testing.T) {
 	if err := send(t, s, feedback.Action{Type: "telegram", Repository: "acme/widgets"}); patchpanda.ErrorCode(err) != patchpanda.EINVALID {
 		t.Errorf("unknown action: %v, want invalid", err)
 	}
+}
+
+func TestALostCreateResponseMakesNoSecondCheckRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s, gh, _ := sender(t)
+		s.DB = db
+		ctx := context.Background()
+		j := newJob(t, db)
+		gh.DropResponseNext(githubtest.RouteCreateCheckRun, 1)
+		if err := send(t, s, feedback.JobCheck(j)); err == nil {
+			t.Fatal("a create whose answer was lost reported success")
+		}
+		// The outbox tries again, and a second relay does the same.
+		other := &feedback.Sender{GitHub: s.GitHub, DB: db}
+		for _, sd := range []*feedback.Sender{s, other} {
+			if err := send(t, sd, feedback.JobCheck(j)); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+		}
+		runs := gh.CheckRuns("acme/widgets")
+		if len(runs) != 1 {
+			t.Fatalf("%d check runs after a lost create answer, want 1", len(runs))
+		}
+		got, _ := db.Job(ctx, j.ID)
+		if got.CheckRunID != runs[0].ID {
+			t.Errorf("job records check run %d, want %d", got.CheckRunID, runs[0].ID)
+		}
+	})
+}
+
+func TestTwoRelaysCreateOneCheckRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s, gh, _ := sender(t)
+		s.DB = db
+		j := newJob(t, db)
+		// Relay A claimed the creation and is still at it: relay B does
+		// not create a second run, and asks to be retried.
+		if ok, err := db.ClaimCheckRunCreation(context.Background(), j.ID, time.Minute); err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		err := send(t, s, feedback.JobCheck(j))
+		var ra interface{ RetryAfter() time.Time }
+		if !errors.As(err, &ra) {
+			t.Fatalf("second relay: %v, want a retry-after error", err)
+		}
+		if n := len(gh.CallsTo(githubtest.RouteCreateCheckRun)); n != 0 {
+			t.Errorf("%d creates while another relay held the claim", n)
+		}
+	})
 }

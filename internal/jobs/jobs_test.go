@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/githubtest"
 	"github.com/patchpanda/patchpanda/internal/jobs"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/secrets"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/store/storetest"
 )
@@ -44,7 +46,29 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	db := storetest.SQLite(t)
-	return &rig{t: t, db: db, gh: gh, svc: jobs.NewService(db, client, slog.New(slog.DiscardHandler))}
+	keeper, err := secrets.Open(context.Background(), "", filepath.Join(t.TempDir(), "secrets.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := jobs.NewService(db, client, slog.New(slog.DiscardHandler))
+	svc.Sealer = keeper
+	return &rig{t: t, db: db, gh: gh, svc: svc}
+}
+
+// The worker keys of the tests.
+var (
+	w1 = &patchpanda.Principal{Kind: patchpanda.PrincipalKey, Name: "worker-1", KeyID: 1, Scopes: []patchpanda.Scope{patchpanda.ScopeWorker}}
+	w2 = &patchpanda.Principal{Kind: patchpanda.PrincipalKey, Name: "worker-2", KeyID: 2, Scopes: []patchpanda.Scope{patchpanda.ScopeWorker}}
+)
+
+// claim claims job id for who and returns the lease id.
+func (r *rig) claim(id string, who *patchpanda.Principal) string {
+	r.t.Helper()
+	l, err := r.svc.Claim(context.Background(), id, who)
+	if err != nil {
+		r.t.Fatalf("claim %s: %v", id, err)
+	}
+	return l.ID
 }
 
 // enqueue makes a queued job on acme/name and returns it.
@@ -214,7 +238,7 @@ func TestTokensOnlyForLiveJobs(t *testing.T) {
 		events []string
 		ok     bool
 	}{
-		{"queued (taken from Redis or SQS)", nil, true},
+		{"queued and claimed", nil, true},
 		{"running", []string{"started"}, true},
 		{"succeeded", []string{"started", "succeeded"}, false},
 		{"failed", []string{"started", "failed"}, false},
@@ -223,13 +247,14 @@ func TestTokensOnlyForLiveJobs(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			j := r.enqueue("widgets")
+			lease := r.claim(j.ID, w1)
 			for _, ev := range c.events {
 				if err := r.move(j.ID, ev); err != nil {
 					t.Fatal(err)
 				}
 			}
 			before := len(r.gh.IssuedTokens())
-			tok, err := r.svc.Token(ctx, j.ID, "worker")
+			tok, err := r.svc.Token(ctx, j.ID, lease, w1)
 			if !c.ok {
 				if patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
 					t.Errorf("token for a %s job: %v, want conflict", c.name, err)
@@ -263,23 +288,26 @@ func TestReaperPolicies(t *testing.T) {
 			r := newRig(t)
 			ctx := context.Background()
 			r.svc.StuckPolicy = policy
-			r.svc.Heartbeat = time.Millisecond
 			stuck := r.enqueue("widgets")
 			live := r.enqueue("gadgets")
 			queued := r.enqueue("widgets")
-			for _, id := range []string{stuck.ID, live.ID} {
-				if _, err := r.svc.Report(ctx, id, patchpanda.WorkerEvent{Type: "started"}, "worker"); err != nil {
+			leases := map[string]string{}
+			// live starts with a long heartbeat, stuck with one that runs
+			// out at once.
+			for _, c := range []struct {
+				id        string
+				heartbeat time.Duration
+			}{{live.ID, time.Hour}, {stuck.ID, time.Millisecond}} {
+				r.svc.Heartbeat = time.Hour
+				leases[c.id] = r.claim(c.id, w1)
+				r.svc.Heartbeat = c.heartbeat
+				if _, err := r.svc.Report(ctx, c.id, leases[c.id], patchpanda.WorkerEvent{Type: "started"}, w1); err != nil {
 					t.Fatal(err)
 				}
 			}
+			r.svc.Heartbeat = time.Hour
 			r.drain()
 			time.Sleep(5 * time.Millisecond)
-			// live reports again with a long heartbeat: it is not stuck.
-			r.svc.Heartbeat = time.Hour
-			if _, err := r.svc.Report(ctx, live.ID, patchpanda.WorkerEvent{Type: "progress"}, "worker"); err != nil {
-				t.Fatal(err)
-			}
-			r.drain()
 			n, err := r.svc.Reap(ctx)
 			if err != nil || n != 1 {
 				t.Fatalf("Reap = %d, %v; want 1", n, err)
@@ -300,6 +328,14 @@ func TestReaperPolicies(t *testing.T) {
 			if n, _ := r.svc.Reap(ctx); n != 0 {
 				t.Errorf("a second Reap found %d", n)
 			}
+			// The stuck worker comes back too late: its lease is gone.
+			_, err = r.svc.Report(ctx, stuck.ID, leases[stuck.ID], patchpanda.WorkerEvent{Type: "succeeded"}, w1)
+			if patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
+				t.Errorf("a late succeeded after the reaper: %v, want conflict", err)
+			}
+			if j, _ := r.db.Job(ctx, stuck.ID); j.State != want {
+				t.Errorf("the late event moved the job to %s", j.State)
+			}
 		})
 	}
 }
@@ -308,6 +344,7 @@ func TestReportChecksTheEvent(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	j := r.enqueue("widgets")
+	lease := r.claim(j.ID, w1)
 	big := 2e6
 	neg := -1.0
 	for name, ev := range map[string]patchpanda.WorkerEvent{
@@ -317,11 +354,11 @@ func TestReportChecksTheEvent(t *testing.T) {
 		"not a URL":        {Type: "started", PullRequestURL: "javascript:alert(1)"},
 		"message too long": {Type: "progress", Message: string(make([]byte, 10001))},
 	} {
-		if _, err := r.svc.Report(ctx, j.ID, ev, "worker"); patchpanda.ErrorCode(err) != patchpanda.EINVALID {
+		if _, err := r.svc.Report(ctx, j.ID, lease, ev, w1); patchpanda.ErrorCode(err) != patchpanda.EINVALID {
 			t.Errorf("%s: %v, want invalid", name, err)
 		}
 	}
-	if _, err := r.svc.Report(ctx, "job_nope", patchpanda.WorkerEvent{Type: "started"}, "worker"); patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
+	if _, err := r.svc.Report(ctx, "job_nope", lease, patchpanda.WorkerEvent{Type: "started"}, w1); patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
 		t.Errorf("unknown job: %v, want not found", err)
 	}
 }

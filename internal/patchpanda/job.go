@@ -196,6 +196,16 @@ type WorkerEvent struct {
 	CostUSD        *float64 `json:"cost_usd,omitempty"`
 }
 
+// Lease is the lease a worker holds on a job: its id (the receipt the
+// worker sends back in the PatchPanda-Lease header), who took it (a
+// principal's Identity), and until when.
+type Lease struct {
+	JobID     string
+	ID        string
+	Holder    string
+	ExpiresAt time.Time
+}
+
 // JobToken is a short-lived installation token for one job's repository.
 // It is a secret: it is answered to the worker once and never logged.
 type JobToken struct {

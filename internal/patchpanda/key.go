@@ -1,6 +1,7 @@
 package patchpanda
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -62,7 +63,25 @@ const (
 )
 
 // String returns "kind:name", how audit events and logs name a principal.
-func (p *Principal) String() string { return string(p.Kind) + ":" + p.Name }
+func (p *Principal) String() string {
+	if p == nil {
+		return "anonymous"
+	}
+	return string(p.Kind) + ":" + p.Name
+}
+
+// Identity returns who p is, stably: "key#ID" for an API key (names
+// need not be unique), "kind:name" otherwise. A lease is held by an
+// identity.
+func (p *Principal) Identity() string {
+	if p == nil {
+		return "anonymous"
+	}
+	if p.Kind == PrincipalKey {
+		return fmt.Sprintf("key#%d", p.KeyID)
+	}
+	return p.String()
+}
 
 // Can reports whether p carries scope s. The admin scope implies every other.
 func (p *Principal) Can(s Scope) bool {

@@ -73,7 +73,8 @@ func TestMigrateCommand(t *testing.T) {
 	if code := relay.Main(context.Background(), []string{"relay", "migrate", "--database-url", db}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "applied 1 migration") {
+	// How many depends on the migrations there are; that some were.
+	if !strings.HasPrefix(out.String(), "applied ") || strings.HasPrefix(out.String(), "applied 0 ") {
 		t.Errorf("stdout = %q", out.String())
 	}
 }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 mutations=(
 'perm-key-without-repo|internal/dispatch/dispatch.go|s/permKey\{inst: inst, repo: strings.ToLower\(repo.FullName\(\)\), login: strings.ToLower\(actor.Login\)\}/permKey{login: strings.ToLower(actor.Login)}/|./internal/dispatch'
 'team-key-without-team|internal/dispatch/dispatch.go|s/teamKey\{inst: inst, team: team, login: strings.ToLower\(actor.Login\)\}/teamKey{inst: inst, login: strings.ToLower(actor.Login)}/|./internal/dispatch'
-'tokens-in-any-state|internal/jobs/service.go|s/if j.State != patchpanda.JobRunning && !leased \{/if false {/|./internal/jobs'
+'tokens-in-any-state|internal/jobs/service.go|s/l, err := s.DB.CheckLease\(ctx, id, who.Identity\(\), leaseID\)/l, err := patchpanda.Lease{ID: leaseID}, error(nil)/; s/if j.State.Terminal\(\) \{\n\t\treturn nil, patchpanda.Errorf\(patchpanda.ECONFLICT, "job %s is %s: tokens/if false {\n\t\treturn nil, patchpanda.Errorf(patchpanda.ECONFLICT, "job %s is %s: tokens/|./internal/jobs'
 'denial-comment-for-pull-request-events|internal/dispatch/commands.go|s/if r.trigger != patchpanda.TriggerComment \{\n\t\t\treturn nil/if false {\n\t\t\treturn nil/|./internal/dispatch'
 'max-attempts-off-by-one|internal/intake/processor.go|s/d.Attempts >= p.MaxAttempts/d.Attempts > p.MaxAttempts/|./internal/intake'
 'outbox-ignores-retry-after|internal/outbox/outbox.go|s/errors.As\(err, &ra\) && ra.RetryAfter\(\).After\(next\)/false/|./internal/outbox'
@@ -36,6 +36,9 @@ for m in "${mutations[@]}"; do
 	elif go test -count=1 $pkgs >/tmp/mutant-$name.log 2>&1; then
 		echo "MISSED  $name: the tests of $pkgs pass with it (log: /tmp/mutant-$name.log)"
 		missed=$((missed + 1))
+	elif grep -q '\[build failed\]\|\[setup failed\]' /tmp/mutant-$name.log; then
+		echo "STALE   $name: the mutant does not compile (log: /tmp/mutant-$name.log)"
+		stale=$((stale + 1))
 	else
 		echo "caught  $name"
 		caught=$((caught + 1))
