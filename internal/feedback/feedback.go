@@ -196,7 +196,7 @@ func (s *Sender) createOnce(ctx context.Context, a Action, owner, name string, j
 		return 0, err
 	}
 	if cr == nil || cr.ID == 0 { // no GitHub App configured: logged, not made
-		return 0, nil
+		return 0, s.DB.ReleaseCheckRunCreation(ctx, j.ID)
 	}
 	return 0, s.DB.SetCheckRun(ctx, j.ID, cr.ID)
 }

@@ -173,3 +173,12 @@ func (q *Queries) SetLease(ctx context.Context, jobID, holder, leaseID string, u
 	}
 	return patchpanda.Lease{JobID: jobID, ID: leaseID, Holder: holder, ExpiresAt: until}, nil
 }
+
+// ReleaseCheckRunCreation gives up a claim taken with
+// ClaimCheckRunCreation when no run was made (no GitHub App configured).
+func (q *Queries) ReleaseCheckRunCreation(ctx context.Context, jobID string) error {
+	if _, err := q.exec(ctx, `UPDATE jobs SET check_run_claimed_until = NULL WHERE id = $1 AND check_run_id = 0`, jobID); err != nil {
+		return fmt.Errorf("store: release check run claim of job %s: %w", jobID, err)
+	}
+	return nil
+}
