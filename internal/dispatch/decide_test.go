@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/patchpanda/patchpanda/internal/dispatch"
+	"github.com/patchpanda/patchpanda/internal/githubtest"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -126,4 +127,18 @@ func TestTeamLookupErrorsFailClosed(t *testing.T) {
 	if got := r.written(); !cmp.Equal(got, rows{}) {
 		t.Errorf("rows written: %+v", got)
 	}
+}
+
+func TestForkPullRequestsNeedATrustedPerson(t *testing.T) {
+	r := newRig(t, rbacYAML)
+	r.gh.AddPullRequest("acme/widgets", githubtest.PullRequest{Number: 7, Author: "eve", HeadSHA: headSHA, BaseSHA: baseSHA, HeadRepo: "eve/widgets"})
+	r.gh.SetPermission("acme/widgets", "carol", "triage")
+	// bob is a developer by team but cannot push: not trusted on a fork.
+	for _, login := range []string{"carol", "bob"} {
+		got := r.deliver("issue_comment", comment("widgets", login, "/patchpanda generate", int64(len(login))))
+		if len(got.Jobs) != 0 || len(got.Audit) != 1 || !strings.HasPrefix(got.Audit[0], "command.denied") {
+			t.Errorf("%s on a fork: %+v, want one denial", login, got)
+		}
+	}
+	check(t, r.deliver("issue_comment", comment("widgets", "alice", "/patchpanda generate", 99)), accepted("acme/widgets", "alice"))
 }
