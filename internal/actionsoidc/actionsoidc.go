@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,13 +47,16 @@ type Claims struct {
 	Repository      string `json:"repository"` // owner/name
 	RepositoryID    string `json:"repository_id"`
 	RepositoryOwner string `json:"repository_owner"`
-	Ref             string `json:"ref"`
-	SHA             string `json:"sha"`
-	Workflow        string `json:"workflow"`
-	RunID           string `json:"run_id"`
-	Actor           string `json:"actor"`
-	EventName       string `json:"event_name"`
-	JobWorkflowRef  string `json:"job_workflow_ref"`
+	// RepositoryOwnerID is the owner's id, a decimal string as GitHub
+	// sends it.
+	RepositoryOwnerID string `json:"repository_owner_id"`
+	Ref               string `json:"ref"`
+	SHA               string `json:"sha"`
+	Workflow          string `json:"workflow"`
+	RunID             string `json:"run_id"`
+	Actor             string `json:"actor"`
+	EventName         string `json:"event_name"`
+	JobWorkflowRef    string `json:"job_workflow_ref"`
 }
 
 // Verifier checks Actions ID tokens: an RS256 signature by a key of the
@@ -138,19 +142,42 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if _, _, err := patchpanda.ParseFullName(c.Repository); err != nil {
 		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "the GitHub Actions ID token has no valid repository claim")
 	}
+	// Names change hands (rename, transfer, delete and re-create); ids do
+	// not. A token without them cannot be tied to a repository.
+	if _, err := c.IDs(); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 
+// IDs returns the repository_id and repository_owner_id claims as numbers.
+// It returns an EUNAUTHORIZED error when either is missing or not a
+// positive decimal number.
+func (c *Claims) IDs() ([2]int64, error) {
+	var out [2]int64
+	for i, v := range []struct{ name, value string }{{"repository_id", c.RepositoryID}, {"repository_owner_id", c.RepositoryOwnerID}} {
+		n, err := strconv.ParseInt(v.value, 10, 64)
+		if err != nil || n <= 0 {
+			return out, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "the GitHub Actions ID token has no valid %s claim", v.name)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
 // Authenticate verifies an Actions ID token and returns a principal of Kind
-// "actions" named for the token's repository, allowed only to upload
-// coverage (the upload handler checks that the repository matches). It
+// "actions" named for the token's repository and carrying its repository
+// and owner ids, allowed only to upload coverage (the upload handler
+// matches the repository id against the installation's repositories). It
 // returns Verify's errors.
 func (v *Verifier) Authenticate(ctx context.Context, token string) (*patchpanda.Principal, error) {
 	c, err := v.Verify(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	return &patchpanda.Principal{Kind: KindActions, Name: c.Repository, Scopes: []patchpanda.Scope{patchpanda.ScopeCoverageWrite}}, nil
+	ids, _ := c.IDs() // checked by Verify
+	return &patchpanda.Principal{Kind: KindActions, Name: c.Repository, Scopes: []patchpanda.Scope{patchpanda.ScopeCoverageWrite},
+		RepositoryID: ids[0], OwnerID: ids[1]}, nil
 }
 
 // Authenticator maps a bearer credential to a principal (httpapi's

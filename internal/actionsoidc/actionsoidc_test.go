@@ -19,13 +19,18 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids := actionsoidctest.IDs(7, 9)
 	tests := []struct {
 		name     string
 		token    string
 		wantCode string
 		wantMsg  string
 	}{
-		{"a good token gives the repository", iss.Token(t, "acme/widgets", "patchpanda", time.Hour, nil), "", ""},
+		{"a good token gives the repository and its ids", iss.Token(t, "acme/widgets", "patchpanda", time.Hour, ids), "", ""},
+		{"a token without a repository id is refused", iss.Token(t, "acme/widgets", "patchpanda", time.Hour, map[string]any{"repository_owner_id": "9"}), patchpanda.EUNAUTHORIZED, "repository_id"},
+		{"a token without an owner id is refused", iss.Token(t, "acme/widgets", "patchpanda", time.Hour, map[string]any{"repository_id": "7"}), patchpanda.EUNAUTHORIZED, "repository_owner_id"},
+		{"a token with a repository id that is not a number is refused", iss.Token(t, "acme/widgets", "patchpanda", time.Hour, map[string]any{"repository_id": "7abc", "repository_owner_id": "9"}), patchpanda.EUNAUTHORIZED, "repository_id"},
+		{"a token with a repository name breaking GitHub's rules is refused", iss.Token(t, "acme/..", "patchpanda", time.Hour, ids), patchpanda.EUNAUTHORIZED, "repository"},
 		{"an expired token is refused", iss.Token(t, "acme/widgets", "patchpanda", -time.Hour, nil), patchpanda.EUNAUTHORIZED, "expired"},
 		{"a token for another audience is refused", iss.Token(t, "acme/widgets", "sigstore", time.Hour, nil), patchpanda.EUNAUTHORIZED, "audience"},
 		{"a token from another issuer is refused", iss.Token(t, "acme/widgets", "patchpanda", time.Hour, map[string]any{"iss": "https://evil.example"}), patchpanda.EUNAUTHORIZED, "different provider"},
@@ -40,7 +45,7 @@ func TestVerify(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := &patchpanda.Principal{Kind: "actions", Name: "acme/widgets", Scopes: []patchpanda.Scope{patchpanda.ScopeCoverageWrite}}
+				want := &patchpanda.Principal{Kind: "actions", Name: "acme/widgets", Scopes: []patchpanda.Scope{patchpanda.ScopeCoverageWrite}, RepositoryID: 7, OwnerID: 9}
 				if diff := cmp.Diff(want, p); diff != "" {
 					t.Errorf("principal (-want +got):\n%s", diff)
 				}

@@ -292,16 +292,6 @@ func checkBudget(micros int64) error {
 }
 
 func checkRepository(repo string) error {
-	owner, name, err := patchpanda.ParseFullName(repo)
-	if err != nil {
-		return err
-	}
-	for _, part := range []string{owner, name} {
-		for _, r := range part {
-			if r >= unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-", r)) {
-				return patchpanda.Errorf(patchpanda.EINVALID, "repository %q: owner and name may hold only letters, digits, '.', '_' and '-'", repo)
-			}
-		}
-	}
-	return nil
+	_, _, err := patchpanda.ParseFullName(repo) // GitHub's rules, kept in one place
+	return err
 }

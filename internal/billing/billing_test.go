@@ -183,7 +183,7 @@ func TestValidation(t *testing.T) {
 		{"a name with a space", "use letters", func() error { _, err := s.CreateProject(ctx, "a b", 0, "a"); return err }},
 		{"a negative budget", "budget", func() error { _, err := s.CreateProject(ctx, "x", -1, "a"); return err }},
 		{"a repository without owner", "owner/name", func() error { _, err := s.Bind(ctx, p.ID, "widgets", "a"); return err }},
-		{"a repository with a space", "may hold only", func() error { _, err := s.Bind(ctx, p.ID, "octo/wid gets", "a"); return err }},
+		{"a repository with a space", "the name must be", func() error { _, err := s.Bind(ctx, p.ID, "octo/wid gets", "a"); return err }},
 		{"an upper-case provider", "lower-case", func() error { _, err := s.AddProviderKey(ctx, p.ID, "OpenAI", "n", secret, "a"); return err }},
 		{"a short key", "too short", func() error { _, err := s.AddProviderKey(ctx, p.ID, "openai", "n", "abc", "a"); return err }},
 		{"two keys on two lines", "one line", func() error {

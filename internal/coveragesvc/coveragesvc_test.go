@@ -188,7 +188,7 @@ func TestUpload(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := setup(t, db, coveragesvc.Options{UploadsPerMinute: 1000}, nil)
 		report := lcov("/home/runner/work/widgets/widgets/pkg/a.go", 1, 0, 3, 0)
-		good := e.issuer.Token(t, repo, "patchpanda", time.Hour, nil)
+		good := e.issuer.Token(t, repo, "patchpanda", time.Hour, actionsoidctest.IDs(1, 99))
 		bomb := gz(t, bytes.Repeat([]byte("DA:1,1\n"), 3<<20/7)) // 3 MiB of LCOV from ~10 KiB
 		tests := []struct {
 			name       string

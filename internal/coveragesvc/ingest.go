@@ -58,6 +58,35 @@ func validate(p *httpapi.CoverageUploadParams) error {
 	return nil
 }
 
+// actionsRepository checks that an Actions token may upload for repo: the
+// token's repository is repo today, and its repository id (not its name,
+// which a renamed, transferred or re-created repository can take over) is
+// one of an active installation's. It returns that installation and the
+// id, and records the name the signed token gives for the id, so a rename
+// keeps its coverage series. It returns an EFORBIDDEN error otherwise.
+func (s *Service) actionsRepository(ctx context.Context, p *patchpanda.Principal, repo string) (inst, repoID int64, err error) {
+	if !strings.EqualFold(p.Name, repo) {
+		return 0, 0, patchpanda.Errorf(patchpanda.EFORBIDDEN,
+			"the GitHub Actions token is for %s and cannot upload coverage for %s", p.Name, repo)
+	}
+	ir, err := s.db.InstalledRepositoryByID(ctx, p.RepositoryID)
+	switch {
+	case patchpanda.ErrorCode(err) == patchpanda.ENOTFOUND:
+		return 0, 0, patchpanda.Errorf(patchpanda.EFORBIDDEN,
+			"PatchPanda is not installed on %s (repository id %d), so its GitHub Actions tokens are not accepted", repo, p.RepositoryID)
+	case err != nil:
+		return 0, 0, err
+	}
+	if ir.FullName != p.Name {
+		if err := s.db.RenameRepository(ctx, ir.RepositoryID, p.Name); err != nil {
+			return 0, 0, err
+		}
+		s.log.InfoContext(ctx, "coverage: repository renamed, as its GitHub Actions token says",
+			"repository_id", ir.RepositoryID, "from", ir.FullName, "to", p.Name)
+	}
+	return ir.InstallationID, ir.RepositoryID, nil
+}
+
 // Upload ingests one report for principal p (see httpapi.CoverageService).
 // It returns EINVALID errors for bad parameters and malformed reports (the
 // message names the format and line), EFORBIDDEN when an Actions token is
@@ -75,14 +104,10 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 	case err != nil:
 		return httpapi.CoverageUpload{}, false, err
 	}
+	var repoID int64 // 0: the store files the report by name
 	if p != nil && p.Kind == actionsoidc.KindActions {
-		if !strings.EqualFold(p.Name, params.Repo) {
-			return httpapi.CoverageUpload{}, false, patchpanda.Errorf(patchpanda.EFORBIDDEN,
-				"the GitHub Actions token is for %s and cannot upload coverage for %s", p.Name, params.Repo)
-		}
-		if inst == 0 {
-			return httpapi.CoverageUpload{}, false, patchpanda.Errorf(patchpanda.EFORBIDDEN,
-				"PatchPanda is not installed on %s, so its GitHub Actions tokens are not accepted", params.Repo)
+		if inst, repoID, err = s.actionsRepository(ctx, p, params.Repo); err != nil {
+			return httpapi.CoverageUpload{}, false, err
 		}
 	}
 	if s.limit != nil {
@@ -119,7 +144,7 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 
 	r := &store.CoverageReport{
 		Repository: params.Repo, SHA: params.SHA, Branch: params.Branch, PR: params.PR, Flag: params.Flag,
-		Format: string(format), CIJob: params.CIJob, ContentSHA256: sp.sum, InstallationID: inst, Totals: totals,
+		Format: string(format), CIJob: params.CIJob, ContentSHA256: sp.sum, InstallationID: inst, RepositoryID: repoID, Totals: totals,
 		Mapped: len(mapped.Files), UnmappedCount: len(unmapped), Unmapped: unmapped[:min(len(unmapped), maxUnmapped)], UploadedBy: principalName(p),
 	}
 	if params.PR > 0 && inst != 0 {

@@ -118,6 +118,8 @@ func (d *Dispatcher) Handle(ctx context.Context, del patchpanda.Delivery) (intak
 		return installation(e), nil
 	case *webhook.InstallationRepositoriesEvent:
 		return installationRepositories(e), nil
+	case *webhook.RepositoryEvent:
+		return repository(e), nil
 	case *webhook.IssueCommentEvent:
 		return d.comment(ctx, del, e)
 	case *webhook.PullRequestEvent:
@@ -154,6 +156,22 @@ func installationRepositories(e *webhook.InstallationRepositoriesEvent) intake.C
 			return err
 		}
 		return q.RemoveInstallationRepositories(ctx, e.InstallationID, e.Removed)
+	}
+}
+
+// repository keeps the installed repositories' names in step with their
+// ids: a rename or transfer carries the id to its new name (coverage
+// series and billing bindings follow the id), and a deleted repository's
+// id is forgotten, so one re-created under its name does not inherit it.
+func repository(e *webhook.RepositoryEvent) intake.Commit {
+	return func(ctx context.Context, q *store.Queries) error {
+		switch e.Action {
+		case "renamed", "transferred":
+			return q.RenameRepository(ctx, e.Repository.ID, e.Repository.FullName())
+		case "deleted":
+			return q.ForgetRepository(ctx, e.Repository.ID)
+		}
+		return nil
 	}
 }
 

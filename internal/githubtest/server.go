@@ -327,6 +327,8 @@ type Server struct {
 	rate          map[string]int // identity → requests used this hour
 	rateReset     time.Time
 	trust         trustState
+	manifests     manifestState
+	oauth         oauthState
 }
 
 type fileKey struct{ repo, ref, path string }

@@ -266,7 +266,11 @@ func (h *billingHandlers) unbind(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.b.Unbind(r.Context(), id, r.PathValue("owner")+"/"+r.PathValue("name"), actor(r)); err != nil {
+	repo, err := pathRepository(r)
+	if err != nil {
+		return err
+	}
+	if err := h.b.Unbind(r.Context(), id, repo, actor(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

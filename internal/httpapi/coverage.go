@@ -88,6 +88,18 @@ func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 		mux.Handle("GET /api/coverage", s.Require(patchpanda.ScopeCoverageRead, func(w http.ResponseWriter, r *http.Request) error {
 			q := r.URL.Query()
 			f := CoverageListParams{Repo: q.Get("repo"), Branch: q.Get("branch"), SHA: q.Get("sha"), Flag: q.Get("flag"), Cursor: q.Get("cursor")}
+			if _, err := queryRepository(r, "repo"); err != nil {
+				return err
+			}
+			err := firstError(
+				patchpanda.CheckName("branch", f.Branch, patchpanda.MaxBranchLen),
+				patchpanda.CheckName("sha", f.SHA, patchpanda.MaxFilterLen),
+				patchpanda.CheckName("flag", f.Flag, patchpanda.MaxFilterLen),
+				patchpanda.CheckName("cursor", f.Cursor, patchpanda.MaxFilterLen),
+			)
+			if err != nil {
+				return err
+			}
 			if v := q.Get("limit"); v != "" {
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 1 || n > 500 {
@@ -133,6 +145,23 @@ func uploadParams(r *http.Request) (CoverageUploadParams, error) {
 		Repo: q.Get("repo"), SHA: q.Get("sha"), Branch: q.Get("branch"), Flag: q.Get("flag"), Format: q.Get("format"),
 		Root: q.Get("root"), Prefix: q.Get("prefix"), CIJob: q.Get("ci_job"), Module: q.Get("module"), ModuleDir: q.Get("module_dir"),
 		ContentEncoding: strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))),
+	}
+	if _, _, err := patchpanda.ParseFullName(p.Repo); err != nil {
+		return p, patchpanda.Errorf(patchpanda.EINVALID, "repo: %s", patchpanda.ErrorMessage(err))
+	}
+	err := firstError(
+		patchpanda.CheckName("sha", p.SHA, patchpanda.MaxFilterLen),
+		patchpanda.CheckName("branch", p.Branch, patchpanda.MaxBranchLen),
+		patchpanda.CheckName("flag", p.Flag, patchpanda.MaxFilterLen),
+		patchpanda.CheckName("format", p.Format, patchpanda.MaxFilterLen),
+		patchpanda.CheckName("ci_job", p.CIJob, patchpanda.MaxNameLen*2),
+		patchpanda.CheckName("root", p.Root, 1024),
+		patchpanda.CheckName("prefix", p.Prefix, 1024),
+		patchpanda.CheckName("module", p.Module, 1024),
+		patchpanda.CheckName("module_dir", p.ModuleDir, 1024),
+	)
+	if err != nil {
+		return p, err
 	}
 	if v := q.Get("pr"); v != "" {
 		n, err := strconv.Atoi(v)

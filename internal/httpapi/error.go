@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -105,14 +104,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if dec.More() {
 		return patchpanda.Errorf(patchpanda.EINVALID, "request body has data after the JSON object")
 	}
-	return nil
-}
-
-// pathID parses a numeric path value, returning an EINVALID error naming it.
-func pathID(r *http.Request, name string) (int64, error) {
-	var id int64
-	if _, err := fmt.Sscan(r.PathValue(name), &id); err != nil || id <= 0 {
-		return 0, patchpanda.Errorf(patchpanda.EINVALID, "%s %q is not a positive number", name, r.PathValue(name))
+	if c, ok := v.(checker); ok {
+		return c.Check()
 	}
-	return id, nil
+	return nil
 }

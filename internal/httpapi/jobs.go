@@ -155,5 +155,8 @@ func jobFilter(r *http.Request) (patchpanda.JobFilter, error) {
 		}
 		f.Limit = n
 	}
-	return f, nil
+	if _, err := queryRepository(r, "repo"); err != nil {
+		return f, err
+	}
+	return f, patchpanda.CheckName("cursor", f.After, patchpanda.MaxFilterLen)
 }

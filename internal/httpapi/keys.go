@@ -55,7 +55,13 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := patchpanda.AuditFilter{Action: q.Get("action"), Subject: q.Get("subject"), Limit: 100}
 	limit := 100
-	var err error
+	err := firstError(
+		patchpanda.CheckName("action", f.Action, patchpanda.MaxFilterLen),
+		patchpanda.CheckName("subject", f.Subject, patchpanda.MaxFilterLen),
+	)
+	if err != nil {
+		return err
+	}
 	if v := q.Get("after_id"); v != "" {
 		if f.AfterID, err = strconv.ParseInt(v, 10, 64); err != nil {
 			return patchpanda.Errorf(patchpanda.EINVALID, "after_id %q is not a number", v)

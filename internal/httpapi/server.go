@@ -33,6 +33,12 @@ type AuditLog interface {
 	AuditEvents(ctx context.Context, f patchpanda.AuditFilter) ([]patchpanda.AuditEvent, error)
 }
 
+// AuditVerifier checks the audit chain (audit.Verifier). expect is a head
+// the caller saw elsewhere, or nil.
+type AuditVerifier interface {
+	Verify(ctx context.Context, expect *patchpanda.AuditHead) (patchpanda.AuditReport, error)
+}
+
 // Check is one readiness check: a dependency that must answer.
 type Check struct {
 	Name  string
@@ -58,6 +64,9 @@ type Server struct {
 	Webhooks http.Handler
 	// Routes adds more routes; each registers on mux with the helpers given.
 	Routes []func(mux *http.ServeMux, s *Server)
+
+	// AuditVerify serves GET /api/audit/verify.
+	AuditVerify AuditVerifier
 }
 
 // Handler returns the relay's whole HTTP handler.
@@ -81,6 +90,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Audit != nil {
 		mux.Handle("GET /api/audit", s.Require(patchpanda.ScopeAdmin, s.listAudit))
+	}
+	if s.AuditVerify != nil {
+		mux.Handle("GET /api/audit/verify", s.Require(patchpanda.ScopeAdmin, s.verifyAudit))
 	}
 	for _, add := range s.Routes {
 		add(mux, s)

@@ -50,6 +50,11 @@ type Principal struct {
 	Name   string  // key name, GitHub login or repository
 	KeyID  int64   // for Kind "key"
 	Scopes []Scope // what it may do
+	// RepositoryID and OwnerID are, for Kind "actions", the GitHub ids of
+	// the token's repository and its owner: the identity, where Name is
+	// only what the repository is called today.
+	RepositoryID int64
+	OwnerID      int64
 }
 
 // PrincipalKind says how a principal authenticated.

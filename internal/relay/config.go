@@ -49,6 +49,15 @@ type Config struct {
 	CoverageBlobURL          string
 	CoverageMaxUploadBytes   int64
 	CoverageUploadsPerMinute int
+
+	// GitHubOAuth* sign people in to the dashboard with GitHub (an OAuth
+	// App), instead of an OIDC identity provider.
+	GitHubOAuthClientID     string
+	GitHubOAuthClientSecret string
+	GitHubOAuthRedirectURL  string
+	// AuditCheckpointEvery is how many new audit events make a signed
+	// checkpoint of the chain's head (0: audit.Checkpointer's default).
+	AuditCheckpointEvery int64
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -86,6 +95,10 @@ var settings = []setting{
 	{"redelivery-window", "PATCHPANDA_REDELIVERY_WINDOW", "how far back the reconciler looks for failed deliveries to ask GitHub to redeliver (GitHub keeps 3 days)", "24h"},
 	{"redelivery-interval", "PATCHPANDA_REDELIVERY_INTERVAL", "how often the reconciler runs", "5m"},
 	{"shutdown-timeout", "PATCHPANDA_SHUTDOWN_TIMEOUT", "how long a graceful shutdown waits for in-flight work", "30s"},
+	{"github-oauth-client-id", "PATCHPANDA_GITHUB_OAUTH_CLIENT_ID", "dashboard sign-in with GitHub: the OAuth App's client id", ""},
+	{"github-oauth-client-secret", "PATCHPANDA_GITHUB_OAUTH_CLIENT_SECRET", "dashboard sign-in with GitHub: the OAuth App's client secret", ""},
+	{"github-oauth-redirect-url", "PATCHPANDA_GITHUB_OAUTH_REDIRECT_URL", "dashboard sign-in with GitHub: the redirect URL, https://RELAY/auth/callback", ""},
+	{"audit-checkpoint-every", "PATCHPANDA_AUDIT_CHECKPOINT_EVERY", "how many new audit events make a signed checkpoint of the chain's head (also taken at start and shutdown, and logged)", "100"},
 }
 
 func flags() []cli.Flag {
@@ -230,6 +243,23 @@ func configFrom(cmd *cli.Command) (Config, error) {
 		if n == 0 {
 			c.CoverageUploadsPerMinute = -1 // coveragesvc: negative turns the limit off
 		}
+	}
+	c.GitHubOAuthClientID = cmd.String("github-oauth-client-id")
+	c.GitHubOAuthClientSecret = cmd.String("github-oauth-client-secret")
+	c.GitHubOAuthRedirectURL = cmd.String("github-oauth-redirect-url")
+	gho := []string{c.GitHubOAuthClientID, c.GitHubOAuthClientSecret, c.GitHubOAuthRedirectURL}
+	switch n := countSet(gho); {
+	case n != 0 && n != len(gho):
+		bad("github-oauth-client-id", "sign-in with GitHub needs all of PATCHPANDA_GITHUB_OAUTH_CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URL")
+	case n != 0 && countSet(sso) != 0:
+		bad("github-oauth-client-id", "the dashboard signs in with OIDC (PATCHPANDA_OIDC_*) or with GitHub, not both")
+	case n != 0 && c.GitHubAppID == 0:
+		bad("github-oauth-client-id", "sign-in with GitHub needs the GitHub App (PATCHPANDA_GITHUB_APP_ID), to ask GitHub who signed in")
+	}
+	if n, err := strconv.ParseInt(cmd.String("audit-checkpoint-every"), 10, 64); err != nil || n < 1 || n > 1_000_000 {
+		bad("audit-checkpoint-every", "%q is not a whole number between 1 and 1000000", cmd.String("audit-checkpoint-every"))
+	} else {
+		c.AuditCheckpointEvery = n
 	}
 	return c, errors.Join(errs...)
 }

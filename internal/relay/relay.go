@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/actionsoidc"
+	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing"
 	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/dispatch"
@@ -93,6 +94,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.Secrets, err = secrets.Open(ctx, cfg.SecretsKeeper, secrets.DefaultKeyPath(db.Path())); err != nil {
 		return nil, err // the message names PATCHPANDA_SECRETS_KEEPER
 	}
+	chain, err := audit.OpenChain(ctx, db, r.Secrets, logger)
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: %w", err)
+	}
+	db.SetAuditChain(chain)
 	r.Billing = billing.NewService(db, r.Secrets)
 
 	var verifier *webhook.Verifier
@@ -103,7 +109,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	} else {
 		logger.Warn("no webhook secret configured: POST /webhooks/github refuses every delivery (set PATCHPANDA_WEBHOOK_SECRET)")
 	}
-	if r.GitHub, err = openGitHub(cfg, logger, r.Metrics.GitHubCall); err != nil {
+	if r.GitHub, err = openGitHub(ctx, cfg, logger, r.Metrics.GitHubCall, r.Secrets); err != nil {
 		return nil, err
 	}
 	server, err := loadServerConfig(cfg.ServerConfig)
@@ -176,6 +182,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.GitHub.Enabled() {
 		creds.Other = ghauth.New(r.GitHub, server.RBAC, db) // gh patchpanda: people's own GitHub tokens
 	}
+	web, err := r.webRoutes(cfg, server, logger)
+	if err != nil {
+		return nil, err
+	}
 	api := &httpapi.Server{
 		Logger:   logger,
 		Auth:     creds,
@@ -184,12 +194,17 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		Metrics:  r.Metrics.Handler(),
 		Observer: r.Metrics,
 		Ready:    ready,
-		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage)},
+		Routes:   append([]func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage), httpapi.CoverageViewRoutes(r.Coverage)}, web...),
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
 			Logger: logger, Metrics: r.Metrics,
 		},
 	}
+	api.AuditVerify = &audit.Verifier{Log: db, Chain: chain}
+	// Signs the audit chain's head into its table and the log (start,
+	// every N events, shutdown).
+	checkpointer := &audit.Checkpointer{Store: db, Chain: chain, Logger: logger, Every: cfg.AuditCheckpointEvery}
+	r.workers = append(r.workers, checkpointer.Run)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -9,7 +9,8 @@
 //     compiled in only with the build tag "cloud" because their SDKs add about
 //     15 MB and a minute of build time to the relay (see docs/billing.md);
 //   - unset — a local 32-byte key file beside a SQLite database, created
-//     with mode 0600 the first time a secret is encrypted. With PostgreSQL
+//     with mode 0600 the first time a secret is encrypted (the relay's
+//     first start, which wraps the audit chain's key with it). With PostgreSQL
 //     there is no default: several relays share the database but not a
 //     file, so encrypting and decrypting fail with an EINVALID error asking
 //     for PATCHPANDA_SECRETS_KEEPER.

@@ -118,8 +118,14 @@ func (q *Queries) BindRepository(ctx context.Context, projectID int64, repo stri
 	if _, err := q.BillingProject(ctx, projectID); err != nil {
 		return billingtypes.Binding{}, err
 	}
-	b, err := q.repositoryBinding(ctx, repo)
+	id, err := q.RepositoryID(ctx, repo)
+	if err != nil {
+		return billingtypes.Binding{}, err
+	}
+	b, err := q.repositoryBinding(ctx, repo, id)
 	switch {
+	case err == nil && b.RepositoryID != 0 && id != 0 && b.RepositoryID != id:
+		return b, patchpanda.Errorf(patchpanda.ECONFLICT, "repository %s was bound when the name belonged to repository id %d, which was since renamed or deleted; unbind it first", repo, b.RepositoryID)
 	case err == nil && b.ProjectID == projectID:
 		return b, nil
 	case err == nil:
@@ -131,27 +137,44 @@ func (q *Queries) BindRepository(ctx context.Context, projectID int64, repo stri
 	case !errors.Is(err, sql.ErrNoRows):
 		return b, fmt.Errorf("store: bind repository %s: %w", repo, err)
 	}
-	b = billingtypes.Binding{Repository: repo, ProjectID: projectID, CreatedAt: q.now()}
-	if _, err := q.exec(ctx, `INSERT INTO repository_bindings (repository, billing_project_id, created_at) VALUES ($1, $2, $3)`,
-		b.Repository, b.ProjectID, b.CreatedAt); err != nil {
+	b = billingtypes.Binding{Repository: repo, RepositoryID: id, ProjectID: projectID, CreatedAt: q.now()}
+	if _, err := q.exec(ctx, `INSERT INTO repository_bindings (repository, repository_id, billing_project_id, created_at) VALUES ($1, $2, $3, $4)`,
+		b.Repository, b.RepositoryID, b.ProjectID, b.CreatedAt); err != nil {
 		return b, fmt.Errorf("store: bind repository %s: %w", repo, billingConflict(err, "repository %s was bound to another billing project meanwhile", repo))
 	}
 	return b, nil
 }
 
-func (q *Queries) repositoryBinding(ctx context.Context, repo string) (billingtypes.Binding, error) {
+// bindingMatch is the SQL condition for the binding of the repository
+// named $1 whose id is now $2 (0: unknown): the binding of that id, or one
+// made by that name while the id was unknown (or is unknown now). A
+// binding of another id under the same name belongs to a deleted or
+// renamed repository and does not match. orderBinding prefers the id.
+const (
+	bindingMatch = `((b.repository_id = $2 AND $2 > 0) OR (b.repository = $1 AND (b.repository_id = 0 OR $2 = 0)))`
+	orderBinding = ` ORDER BY CASE WHEN b.repository_id = $2 THEN 0 ELSE 1 END LIMIT 1`
+)
+
+func (q *Queries) repositoryBinding(ctx context.Context, repo string, id int64) (billingtypes.Binding, error) {
 	var b billingtypes.Binding
-	err := q.queryRow(ctx, `SELECT repository, billing_project_id, created_at FROM repository_bindings WHERE repository = $1`, repo).
-		Scan(&b.Repository, &b.ProjectID, &b.CreatedAt)
+	err := q.queryRow(ctx, `SELECT b.repository, b.repository_id, b.billing_project_id, b.created_at FROM repository_bindings b
+		WHERE b.repository = $1 OR (b.repository_id = $2 AND $2 > 0)`+orderBinding, repo, id).
+		Scan(&b.Repository, &b.RepositoryID, &b.ProjectID, &b.CreatedAt)
 	b.CreatedAt = b.CreatedAt.UTC()
 	return b, err
 }
 
-// UnbindRepository removes a repository's binding to a project. It returns
-// an ENOTFOUND error when the repository is not bound to that project.
+// UnbindRepository removes a repository's binding to a project (by its
+// name, or by the id the name has now). It returns an ENOTFOUND error when
+// the repository is not bound to that project.
 func (q *Queries) UnbindRepository(ctx context.Context, projectID int64, repo string) error {
 	repo = strings.ToLower(repo)
-	res, err := q.exec(ctx, `DELETE FROM repository_bindings WHERE repository = $1 AND billing_project_id = $2`, repo, projectID)
+	id, err := q.RepositoryID(ctx, repo)
+	if err != nil {
+		return err
+	}
+	res, err := q.exec(ctx, `DELETE FROM repository_bindings WHERE billing_project_id = $3
+		AND (repository = $1 OR (repository_id = $2 AND $2 > 0))`, repo, id, projectID)
 	if err != nil {
 		return fmt.Errorf("store: unbind repository %s: %w", repo, err)
 	}
@@ -165,7 +188,7 @@ func (q *Queries) UnbindRepository(ctx context.Context, projectID int64, repo st
 
 // RepositoryBindings lists the repositories bound to a project, by name.
 func (q *Queries) RepositoryBindings(ctx context.Context, projectID int64) ([]billingtypes.Binding, error) {
-	rows, err := q.query(ctx, `SELECT repository, billing_project_id, created_at FROM repository_bindings
+	rows, err := q.query(ctx, `SELECT repository, repository_id, billing_project_id, created_at FROM repository_bindings
 		WHERE billing_project_id = $1 ORDER BY repository`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list repository bindings: %w", err)
@@ -174,7 +197,7 @@ func (q *Queries) RepositoryBindings(ctx context.Context, projectID int64) ([]bi
 	var out []billingtypes.Binding
 	for rows.Next() {
 		var b billingtypes.Binding
-		if err := rows.Scan(&b.Repository, &b.ProjectID, &b.CreatedAt); err != nil {
+		if err := rows.Scan(&b.Repository, &b.RepositoryID, &b.ProjectID, &b.CreatedAt); err != nil {
 			return nil, fmt.Errorf("store: list repository bindings: %w", err)
 		}
 		b.CreatedAt = b.CreatedAt.UTC()
@@ -187,8 +210,12 @@ func (q *Queries) RepositoryBindings(ctx context.Context, projectID int64) ([]bi
 // any case) is bound to. It returns an ENOTFOUND error when it is unbound.
 func (q *Queries) BillingProjectOfRepository(ctx context.Context, repo string) (billingtypes.Project, error) {
 	repo = strings.ToLower(repo)
+	id, err := q.RepositoryID(ctx, repo)
+	if err != nil {
+		return billingtypes.Project{}, err
+	}
 	p, err := scanBillingProject(q.queryRow(ctx, `SELECT p.id, p.name, p.budget_micros, p.created_at
-		FROM repository_bindings b JOIN billing_projects p ON p.id = b.billing_project_id WHERE b.repository = $1`, repo))
+		FROM repository_bindings b JOIN billing_projects p ON p.id = b.billing_project_id WHERE `+bindingMatch+orderBinding, repo, id))
 	if err != nil {
 		return p, fmt.Errorf("store: billing project of %s: %w", repo, notFound(err, "repository %s is bound to no billing project", repo))
 	}

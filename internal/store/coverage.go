@@ -27,6 +27,9 @@ type CoverageReport struct {
 	BlobKey        string // "" until the raw upload is stored
 	BaseSHA        string // the commit to compare with, "" when unknown
 	InstallationID int64  // 0 when the App is not installed on Repository
+	// RepositoryID is GitHub's id of Repository, 0 when the relay does not
+	// know it; the report's series is the id when known (see seriesKey).
+	RepositoryID int64
 	// Totals are the report's own totals, as the coverage tool counts them.
 	Totals        coverage.Totals
 	Mapped        int
@@ -48,7 +51,8 @@ type CoverageFilter struct {
 
 const coverageColumns = `id, repository, sha, branch, pr_number, flag, format, ci_job, content_sha256, blob_key, base_sha,
 	installation_id, files, lines_found, lines_hit, branches_found, branches_hit, statements_found, statements_hit,
-	functions_found, functions_hit, by_statements, mapped, unmapped_count, unmapped, check_run_id, uploaded_by, created_at`
+	functions_found, functions_hit, by_statements, mapped, unmapped_count, unmapped, check_run_id, uploaded_by, created_at,
+	repository_id`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -59,7 +63,7 @@ func scanCoverageReport(row rowScanner) (*CoverageReport, error) {
 	err := row.Scan(&r.ID, &r.Repository, &r.SHA, &r.Branch, &r.PR, &r.Flag, &r.Format, &r.CIJob, &r.ContentSHA256,
 		&r.BlobKey, &r.BaseSHA, &r.InstallationID, &t.Files, &t.LinesFound, &t.LinesHit, &t.BranchesFound, &t.BranchesHit,
 		&t.StatementsFound, &t.StatementsHit, &t.FunctionsFound, &t.FunctionsHit, &t.Statements, &r.Mapped,
-		&r.UnmappedCount, &unmapped, &r.CheckRunID, &r.UploadedBy, &r.CreatedAt)
+		&r.UnmappedCount, &unmapped, &r.CheckRunID, &r.UploadedBy, &r.CreatedAt, &r.RepositoryID)
 	if err != nil {
 		return nil, err
 	}
@@ -86,16 +90,23 @@ func (q *Queries) AddCoverageReport(ctx context.Context, r *CoverageReport, file
 	if len(r.Unmapped) > 100 {
 		r.Unmapped = r.Unmapped[:100]
 	}
+	if r.RepositoryID == 0 {
+		id, err := q.RepositoryID(ctx, r.Repository)
+		if err != nil {
+			return fmt.Errorf("store: add coverage report for %s@%s: %w", r.Repository, r.SHA, err)
+		}
+		r.RepositoryID = id
+	}
 	err := q.queryRow(ctx, `INSERT INTO coverage_reports (repository, sha, branch, pr_number, flag, format, ci_job,
 		content_sha256, blob_key, base_sha, installation_id, files, lines_found, lines_hit, branches_found, branches_hit,
 		statements_found, statements_hit, functions_found, functions_hit, by_statements, mapped, unmapped_count, unmapped,
-		uploaded_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
+		uploaded_by, created_at, repository_id, series)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
 		ON CONFLICT (repository, sha, flag, content_sha256) DO NOTHING RETURNING id`,
 		r.Repository, r.SHA, r.Branch, r.PR, r.Flag, r.Format, r.CIJob, r.ContentSHA256, r.BlobKey, r.BaseSHA,
 		r.InstallationID, t.Files, t.LinesFound, t.LinesHit, t.BranchesFound, t.BranchesHit, t.StatementsFound,
 		t.StatementsHit, t.FunctionsFound, t.FunctionsHit, t.Statements, r.Mapped, r.UnmappedCount,
-		strings.Join(r.Unmapped, "\n"), r.UploadedBy, r.CreatedAt).Scan(&r.ID)
+		strings.Join(r.Unmapped, "\n"), r.UploadedBy, r.CreatedAt, r.RepositoryID, seriesKey(r.RepositoryID, r.Repository)).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("store: add coverage report for %s@%s: %w", r.Repository, r.SHA,
 			notFoundAs(err, patchpanda.Errorf(patchpanda.ECONFLICT, "this report was already uploaded for %s@%s", r.Repository, r.SHA)))
@@ -158,7 +169,7 @@ func (q *Queries) CoverageReport(ctx context.Context, id int64) (*CoverageReport
 // content hash is sum. It returns an ENOTFOUND error when there is none.
 func (q *Queries) CoverageReportByContent(ctx context.Context, repo, sha, flag, sum string) (*CoverageReport, error) {
 	r, err := scanCoverageReport(q.queryRow(ctx, `SELECT `+coverageColumns+` FROM coverage_reports
-		WHERE repository = $1 AND sha = $2 AND flag = $3 AND content_sha256 = $4`, repo, sha, flag, sum))
+		WHERE series IN (`+seriesOf("$1")+`) AND sha = $2 AND flag = $3 AND content_sha256 = $4`, repo, sha, flag, sum))
 	if err != nil {
 		return nil, fmt.Errorf("store: coverage report by content: %w", notFound(err, "no such coverage report"))
 	}
@@ -179,7 +190,7 @@ func (q *Queries) CoverageReports(ctx context.Context, f CoverageFilter) ([]*Cov
 		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
 	}
 	if f.Repository != "" {
-		add("repository = $?", f.Repository)
+		add("series IN ("+seriesOf("$?")+")", f.Repository)
 	}
 	if f.Branch != "" {
 		add("branch = $?", f.Branch)
@@ -231,7 +242,7 @@ func (q *Queries) coverageReports(ctx context.Context, query string, args ...any
 // CommitReports returns the reports (sessions) of repo@sha, oldest first.
 func (q *Queries) CommitReports(ctx context.Context, repo, sha string) ([]*CoverageReport, error) {
 	out, err := q.coverageReports(ctx, `SELECT `+coverageColumns+` FROM coverage_reports
-		WHERE repository = $1 AND sha = $2 ORDER BY id`, repo, sha)
+		WHERE series IN (`+seriesOf("$1")+`) AND sha = $2 ORDER BY id`, repo, sha)
 	if err != nil {
 		return nil, fmt.Errorf("store: coverage reports of %s@%s: %w", repo, sha, err)
 	}
@@ -243,7 +254,7 @@ func (q *Queries) CommitReports(ctx context.Context, repo, sha string) ([]*Cover
 // none.
 func (q *Queries) PreviousCoverageSHA(ctx context.Context, repo, branch, sha string, before int64) (string, error) {
 	var prev string
-	err := q.queryRow(ctx, `SELECT sha FROM coverage_reports WHERE repository = $1 AND branch = $2 AND sha <> $3 AND id < $4
+	err := q.queryRow(ctx, `SELECT sha FROM coverage_reports WHERE series IN (`+seriesOf("$1")+`) AND branch = $2 AND sha <> $3 AND id < $4
 		ORDER BY id DESC LIMIT 1`, repo, branch, sha, before).Scan(&prev)
 	if err != nil && patchpanda.ErrorCode(notFound(err, "")) != patchpanda.ENOTFOUND {
 		return "", fmt.Errorf("store: previous coverage of %s on %s: %w", repo, branch, err)
@@ -354,7 +365,7 @@ func (q *Queries) CommitCoverage(ctx context.Context, repo, sha string) (*Commit
 // of repo@sha, 0 when none was created yet.
 func (q *Queries) CoverageCheckRun(ctx context.Context, repo, sha string) (int64, error) {
 	var id int64
-	err := q.queryRow(ctx, `SELECT COALESCE(MAX(check_run_id), 0) FROM coverage_reports WHERE repository = $1 AND sha = $2`,
+	err := q.queryRow(ctx, `SELECT COALESCE(MAX(check_run_id), 0) FROM coverage_reports WHERE series IN (`+seriesOf("$1")+`) AND sha = $2`,
 		repo, sha).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: coverage check run of %s@%s: %w", repo, sha, err)
@@ -364,7 +375,7 @@ func (q *Queries) CoverageCheckRun(ctx context.Context, repo, sha string) (int64
 
 // SetCoverageCheckRun records the check run of repo@sha on its reports.
 func (q *Queries) SetCoverageCheckRun(ctx context.Context, repo, sha string, id int64) error {
-	if _, err := q.exec(ctx, `UPDATE coverage_reports SET check_run_id = $1 WHERE repository = $2 AND sha = $3`, id, repo, sha); err != nil {
+	if _, err := q.exec(ctx, `UPDATE coverage_reports SET check_run_id = $1 WHERE series IN (`+seriesOf("$2")+`) AND sha = $3`, id, repo, sha); err != nil {
 		return fmt.Errorf("store: set coverage check run of %s@%s: %w", repo, sha, err)
 	}
 	return nil

@@ -22,6 +22,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/migrations"
 )
@@ -51,6 +52,9 @@ type Queries struct {
 	dialect Dialect
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// chain seals audit events; nil is the unkeyed chain. Shared by the
+	// pool's Queries and every transaction's.
+	chain **audit.Chain
 	// outboxAdded counts AddOutbox calls, so a caller knows after a
 	// transaction whether there is outbox work to wake.
 	outboxAdded int
@@ -117,7 +121,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		}
 	}
 	db := &DB{sql: sqlDB, dialect: dialect, path: path, dsn: dsn}
-	db.Queries = &Queries{q: sqlDB, dialect: dialect, Now: func() time.Time { return time.Now() }}
+	db.Queries = &Queries{q: sqlDB, dialect: dialect, Now: func() time.Time { return time.Now() }, chain: new(*audit.Chain)}
 	return db, nil
 }
 
@@ -223,7 +227,7 @@ func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	q := &Queries{q: tx, dialect: db.dialect, Now: db.Now}
+	q := &Queries{q: tx, dialect: db.dialect, Now: db.Now, chain: db.chain}
 	if err := fn(q); err != nil {
 		_ = tx.Rollback()
 		return err

@@ -10,7 +10,8 @@ import (
 
 // Event is a parsed webhook payload. It is one of *PingEvent,
 // *IssueCommentEvent, *PullRequestEvent, *CheckRunEvent, *InstallationEvent,
-// *InstallationRepositoriesEvent or *UnknownEvent; use a type switch. The set
+// *InstallationRepositoriesEvent, *RepositoryEvent or *UnknownEvent; use a
+// type switch. The set
 // is closed so that such a switch can be checked for completeness.
 type Event interface {
 	// EventName returns the X-GitHub-Event name the event was parsed as.
@@ -220,6 +221,12 @@ func parse(event string, payload []byte) (Event, error) {
 			return nil, err
 		}
 		ev = w.event(&f)
+	case "repository":
+		var w wireCommon
+		if err := decode(&w); err != nil {
+			return nil, err
+		}
+		ev = w.repositoryEvent(&f)
 	default:
 		var w struct {
 			Action string `json:"action"`

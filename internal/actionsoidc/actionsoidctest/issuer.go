@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func New(t testing.TB) *Issuer {
 			"subject_types_supported":               []string{"public"},
 			"response_types_supported":              []string{"id_token"},
 			"id_token_signing_alg_values_supported": []string{"RS256"},
-			"claims_supported":                      []string{"sub", "aud", "exp", "iat", "iss", "repository"},
+			"claims_supported":                      []string{"sub", "aud", "exp", "iat", "iss", "repository", "repository_id", "repository_owner_id"},
 		})
 	})
 	mux.HandleFunc("GET /.well-known/jwks", func(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +91,16 @@ func (i *Issuer) Token(t testing.TB, repository, audience string, ttl time.Durat
 		t.Fatal(err)
 	}
 	return s
+}
+
+// IDs returns the claims that give a token's repository and owner their
+// GitHub ids, as decimal strings the way GitHub sends them; pass it (or
+// add to it) as Token's extra claims.
+func IDs(repositoryID, ownerID int64) map[string]any {
+	return map[string]any{
+		"repository_id":       strconv.FormatInt(repositoryID, 10),
+		"repository_owner_id": strconv.FormatInt(ownerID, 10),
+	}
 }
 
 // ForeignToken returns a token like Token but signed by a key the issuer

@@ -46,9 +46,13 @@ func (s ProjectStatus) OverBudget() bool {
 type Binding struct {
 	// Repository is "owner/name" in lower case: GitHub names are
 	// case-insensitive.
-	Repository string    `json:"repository"`
-	ProjectID  int64     `json:"project_id"`
-	CreatedAt  time.Time `json:"created_at"`
+	Repository string `json:"repository"`
+	// RepositoryID is GitHub's id of the repository when the relay knew it
+	// at binding time: the binding follows the id through renames, and a
+	// repository re-created under the same name does not inherit it.
+	RepositoryID int64     `json:"repository_id,omitempty"`
+	ProjectID    int64     `json:"project_id"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // ProviderKey describes a model provider's API key stored for a project.

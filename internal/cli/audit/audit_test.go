@@ -4,22 +4,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	ppaudit "github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing/billingtest"
 	"github.com/patchpanda/patchpanda/internal/cli/audit"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/secrets"
 )
 
 func TestAuditListAndVerify(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil) // its admin key is event 1
-	for i := range 1204 {            // more than one page of 1000
+	env := start(t)       // its admin key is event 1
+	for i := range 1204 { // more than one page of 1000
 		if _, err := env.DB.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "test", Action: patchpanda.AuditJobEnqueued, Subject: fmt.Sprintf("job:%d", i)}); err != nil {
 			t.Fatal(err)
 		}
@@ -34,12 +37,12 @@ func TestAuditListAndVerify(t *testing.T) {
 	}
 
 	out, err := run("verify")
-	if err != nil || out != "audit chain verified: 1206 events\n" {
+	if err != nil || !strings.HasPrefix(out, "audit chain verified: 1206 events\nhead: 1206:") || !strings.Contains(out, "keyed: after event 1 ") {
 		t.Fatalf("verify = %q, %v", out, err)
 	}
 	out, err = run("verify", "--json")
-	var v audit.Verification
-	if err != nil || json.Unmarshal([]byte(out), &v) != nil || !v.Verified || v.Events != 1206 {
+	var v patchpanda.AuditReport
+	if err != nil || json.Unmarshal([]byte(out), &v) != nil || !v.Verified || v.Events != 1206 || !v.Keyed {
 		t.Fatalf("verify --json = %q, %v", out, err)
 	}
 
@@ -60,46 +63,80 @@ func TestAuditListAndVerify(t *testing.T) {
 	}
 }
 
-// tampered serves the real audit log with one event's reason edited, as an
-// attacker with write access to the database might.
-type tampered struct {
-	httpapi.AuditLog
-	id int64
-}
-
-func (l tampered) AuditEvents(ctx context.Context, f patchpanda.AuditFilter) ([]patchpanda.AuditEvent, error) {
-	evs, err := l.AuditLog.AuditEvents(ctx, f)
-	for i := range evs {
-		if evs[i].ID == l.id {
-			evs[i].Reason = "edited after the fact"
-		}
+// start is billingtest.Start with the audit chain keyed and the verify
+// route served, as the relay wires them.
+func start(t *testing.T) *billingtest.Env {
+	t.Helper()
+	env := billingtest.Start(t, nil)
+	ctx := context.Background()
+	keeper, err := secrets.Open(ctx, "", filepath.Join(t.TempDir(), "chain.key"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return evs, err
+	t.Cleanup(func() { keeper.Close() })
+	chain, err := ppaudit.OpenChain(ctx, env.DB, keeper, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.DB.SetAuditChain(chain)
+	api := &httpapi.Server{Logger: slog.New(slog.DiscardHandler), Auth: env.Keys, Keys: env.Keys, Audit: env.DB,
+		AuditVerify: &ppaudit.Verifier{Log: env.DB, Chain: chain},
+		Routes:      []func(*http.ServeMux, *httpapi.Server){httpapi.BillingRoutes(env.Billing)}}
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	env.URL = srv.URL
+	return env
 }
 
 func TestVerifyReportsTheFirstBrokenEvent(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := start(t) // its admin key is event 1, sealed before the chain had a key
 	for range 5 {
 		if _, err := env.DB.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "test", Action: patchpanda.AuditJobEnqueued}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	api := &httpapi.Server{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Auth: env.Keys, Audit: tampered{env.DB, 4}}
-	srv := httptest.NewServer(api.Handler())
-	defer srv.Close()
-	env.URL = srv.URL
-
+	if _, err := env.DB.ExecRaw(ctx, `UPDATE audit_events SET reason = 'edited after the fact' WHERE id = 4`); err != nil {
+		t.Fatal(err)
+	}
 	out, _, err := env.Run(t, audit.New, "", "audit", "verify")
-	if err == nil || !strings.Contains(err.Error(), "after 3 good events") || !strings.Contains(err.Error(), "event 4: hash does not match") {
+	if err == nil || !strings.Contains(err.Error(), "after 3 good events") || !strings.Contains(err.Error(), "event 4: its MAC does not match") || !strings.Contains(err.Error(), "(changed at event 4)") {
 		t.Fatalf("verify of a tampered chain = %q, %v", out, err)
 	}
 	if out != "" {
 		t.Errorf("stdout = %q, want nothing", out)
 	}
 	out, _, err = env.Run(t, audit.New, "", "audit", "verify", "--json")
-	var v audit.Verification
-	if err == nil || json.Unmarshal([]byte(out), &v) != nil || v.Verified || v.Events != 3 || !strings.Contains(v.Error, "event 4") {
+	var v patchpanda.AuditReport
+	if err == nil || json.Unmarshal([]byte(out), &v) != nil || v.Verified || v.Events != 3 || v.Problem == nil || v.Problem.EventID != 4 {
 		t.Errorf("verify --json = %q, %v", out, err)
+	}
+}
+
+func TestVerifyWithAHeadFromTheLogFindsACutTail(t *testing.T) {
+	ctx := context.Background()
+	env := start(t)
+	for range 5 {
+		if _, err := env.DB.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "test", Action: patchpanda.AuditJobEnqueued}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head, err := env.DB.AuditHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.DB.ExecRaw(ctx, `DELETE FROM audit_events WHERE id >= 5`); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := env.Run(t, audit.New, "", "audit", "verify")
+	if err != nil || !strings.HasPrefix(out, "audit chain verified: 4 events\n") {
+		t.Fatalf("verify without --head = %q, %v (nothing vouches for the cut events)", out, err)
+	}
+	_, _, err = env.Run(t, audit.New, "", "audit", "verify", "--head", fmt.Sprintf("%d:%s", head.ID, head.Hash))
+	if err == nil || !strings.Contains(err.Error(), "the chain ends at event 4, but the head you gave vouches for event 6") || !strings.Contains(err.Error(), "truncated at event 5") {
+		t.Fatalf("verify --head = %v", err)
+	}
+	if _, _, err := env.Run(t, audit.New, "", "audit", "verify", "--head", "6:nothex"); patchpanda.ErrorCode(err) != patchpanda.EINVALID {
+		t.Errorf("verify --head 6:nothex = %v, want invalid", err)
 	}
 }

@@ -2,72 +2,80 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
-
-// Verification is what `ppctl audit verify --json` prints.
-type Verification struct {
-	Verified bool `json:"verified"`
-	// Events is how many events were checked and found linked.
-	Events int    `json:"events"`
-	Error  string `json:"error,omitempty"`
-}
 
 func newVerify(f *factory.Factory) *cli.Command {
 	return &cli.Command{
 		Name:  "verify",
-		Usage: "Fetch every audit event and verify the hash chain; exit 1 at the first broken event",
-		Flags: factory.JSONFlags(),
+		Usage: "Have the relay verify the audit chain; exit 1 at the first bad event, gap or cut tail",
+		Description: "The relay holds the chain key, so it does the checking: every event's seal, id\n" +
+			"continuity, and the signed checkpoints of the head. --head EVENT_ID:HASH adds a\n" +
+			"head copied from the relay's \"audit checkpoint\" log line, which catches a tail cut\n" +
+			"together with the checkpoints that vouched for it.",
+		Flags: append(factory.JSONFlags(), &cli.StringFlag{Name: "head", Usage: "a head `EVENT_ID:HASH` from the relay's log that the chain must contain"}),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.NArg() != 0 {
-				return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl audit verify")
+				return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl audit verify [--head EVENT_ID:HASH]")
+			}
+			var expect *patchpanda.AuditHead
+			if v := cmd.String("head"); v != "" {
+				h, err := httpapi.ParseAuditHead(v)
+				if err != nil {
+					return err
+				}
+				expect = &h
 			}
 			c, err := f.Client(cmd)
 			if err != nil {
 				return err
 			}
-			prev, n := audit.Genesis, 0
-			var broken error
-			err = each(ctx, c, patchpanda.AuditFilter{}, func(page []patchpanda.AuditEvent) error {
-				for _, ev := range page {
-					next, err := audit.Verify([]patchpanda.AuditEvent{ev}, prev)
-					if err != nil {
-						broken = err
-						return errStop
-					}
-					prev = next
-					n++
-				}
-				return nil
-			})
-			if err != nil && err != errStop {
+			rep, err := c.VerifyAudit(ctx, expect)
+			if err != nil {
 				return err
 			}
-			res := Verification{Verified: broken == nil, Events: n}
-			if broken != nil {
-				res.Error = broken.Error()
-			}
 			if factory.WantsJSON(cmd) {
-				if err := f.PrintJSON(cmd, res); err != nil {
+				if err := f.PrintJSON(cmd, rep); err != nil {
 					return err
 				}
-			} else if broken == nil {
-				fmt.Fprintf(f.IO.Out, "audit chain verified: %d events\n", n)
+			} else if rep.Verified {
+				printReport(f, rep)
 			}
-			if broken != nil {
-				return fmt.Errorf("audit chain is broken after %d good events: %w", n, broken)
+			if p := rep.Problem; p != nil {
+				return fmt.Errorf("audit chain is broken after %d good events: %s (%s at event %d)", rep.Events, p.Message, p.Kind, p.EventID)
+			}
+			if !rep.Verified {
+				return fmt.Errorf("audit chain did not verify")
 			}
 			return nil
 		},
 	}
 }
 
-// errStop ends the paging once the chain is found broken.
-var errStop = errors.New("stop")
+func printReport(f *factory.Factory, rep patchpanda.AuditReport) {
+	out := f.IO.Out
+	fmt.Fprintf(out, "audit chain verified: %d events\n", rep.Events)
+	if rep.Head != nil {
+		fmt.Fprintf(out, "head: %d:%s\n", rep.Head.ID, rep.Head.Hash)
+	}
+	switch {
+	case !rep.Keyed:
+		fmt.Fprintln(out, "keyed: no (the relay has no secrets keeper; anyone who can write to its database can rewrite the chain)")
+	case rep.KeyedAfter > 0:
+		fmt.Fprintf(out, "keyed: after event %d (earlier events are plain SHA-256, pinned by event %d)\n", rep.KeyedAfter, rep.KeyedAfter)
+	default:
+		fmt.Fprintln(out, "keyed: yes")
+	}
+	if cp := rep.Checkpoint; cp != nil {
+		fmt.Fprintf(out, "last checkpoint: event %d (%s, %s)\n", cp.EventID, cp.Reason, cp.At.Format(time.RFC3339))
+	} else {
+		fmt.Fprintln(out, "last checkpoint: none")
+	}
+}
