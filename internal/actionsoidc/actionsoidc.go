@@ -26,7 +26,7 @@ const DefaultIssuer = "https://token.actions.githubusercontent.com"
 const DefaultAudience = "patchpanda"
 
 // KindActions is the Principal.Kind of a verified Actions token.
-const KindActions = "actions"
+const KindActions = patchpanda.PrincipalActions
 
 // Options configure a Verifier.
 type Options struct {

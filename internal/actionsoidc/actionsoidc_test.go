@@ -75,7 +75,7 @@ func TestUnreachableIssuerIsUnavailable(t *testing.T) {
 	}
 }
 
-type fixed struct{ kind string }
+type fixed struct{ kind patchpanda.PrincipalKind }
 
 func (f fixed) Authenticate(ctx context.Context, token string) (*patchpanda.Principal, error) {
 	return &patchpanda.Principal{Kind: f.kind}, nil
@@ -83,7 +83,7 @@ func (f fixed) Authenticate(ctx context.Context, token string) (*patchpanda.Prin
 
 func TestChainRoutesByShape(t *testing.T) {
 	c := actionsoidc.Chain{Keys: fixed{"key"}, Actions: fixed{"actions"}, Other: fixed{"github_user"}}
-	for token, want := range map[string]string{"ppk_abc": "key", "eyJ.eyJ.sig": "actions", "gho_abc": "github_user"} {
+	for token, want := range map[string]patchpanda.PrincipalKind{"ppk_abc": "key", "eyJ.eyJ.sig": "actions", "gho_abc": "github_user"} {
 		p, err := c.Authenticate(context.Background(), token)
 		if err != nil || p.Kind != want {
 			t.Errorf("Authenticate(%q) = %v, %v; want kind %q", token, p, err, want)

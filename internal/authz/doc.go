@@ -5,6 +5,6 @@
 // team memberships the caller looked up) and a Policy (the server config's
 // RBAC and the repository's access section, which only ever comes from the
 // default branch or the server). Needs tells the caller which look-ups a
-// decision uses, so it fetches only those; Cache keeps their answers
-// briefly. docs/testbot-config.md describes the roles and rules.
+// decision uses, so it fetches only those (internal/ttlcache keeps
+// their answers briefly). docs/testbot-config.md describes the roles and rules.
 package authz

@@ -312,7 +312,7 @@ func principalName(p *patchpanda.Principal) string {
 	if p == nil {
 		return ""
 	}
-	return p.Kind + ":" + p.Name
+	return p.String()
 }
 
 // repoCoverageConfig returns the coverage settings at the uploaded commit:

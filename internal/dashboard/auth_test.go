@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -69,7 +70,8 @@ func (f *fakeJobs) Get(ctx context.Context, id string) (*patchpanda.Job, error) 
 	return nil, patchpanda.Errorf(patchpanda.ENOTFOUND, "job %s not found", id)
 }
 
-func (f *fakeJobs) Replay(ctx context.Context, id, actor string) (*patchpanda.Job, error) {
+func (f *fakeJobs) Replay(ctx context.Context, id string, who *patchpanda.Principal) (*patchpanda.Job, error) {
+	actor := who.String()
 	j, err := f.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -81,14 +83,17 @@ func (f *fakeJobs) Replay(ctx context.Context, id, actor string) (*patchpanda.Jo
 	return &n, nil
 }
 
-func (f *fakeJobs) Lease(context.Context, time.Duration) (*patchpanda.Message, time.Time, error) {
-	return nil, time.Time{}, nil
+func (f *fakeJobs) Lease(context.Context, time.Duration, *patchpanda.Principal) (*patchpanda.Message, patchpanda.Lease, error) {
+	return nil, patchpanda.Lease{}, errors.New("not used")
 }
-func (f *fakeJobs) Report(context.Context, string, patchpanda.WorkerEvent, string) (*patchpanda.Job, error) {
-	return nil, nil
+func (f *fakeJobs) Claim(context.Context, string, *patchpanda.Principal) (patchpanda.Lease, error) {
+	return patchpanda.Lease{}, errors.New("not used")
 }
-func (f *fakeJobs) Token(context.Context, string, string) (*patchpanda.JobToken, error) {
-	return nil, nil
+func (f *fakeJobs) Report(context.Context, string, string, patchpanda.WorkerEvent, *patchpanda.Principal) (*patchpanda.Job, error) {
+	return nil, errors.New("not used")
+}
+func (f *fakeJobs) Token(context.Context, string, string, *patchpanda.Principal) (*patchpanda.JobToken, error) {
+	return nil, errors.New("not used")
 }
 
 type env struct {

@@ -253,6 +253,15 @@ func (u *user) Actor() string {
 	return "sso:" + u.Subject
 }
 
+// Principal is the person as the job service sees them (a replay's
+// decision and audit): kind "sso", named as Actor names them. The
+// dashboard has already checked the operator role; the decision adds the
+// job's repository and the budget.
+func (u *user) Principal() *patchpanda.Principal {
+	kind, name, _ := strings.Cut(u.Actor(), ":")
+	return &patchpanda.Principal{Kind: patchpanda.PrincipalKind(kind), Name: name}
+}
+
 // Role returns the strongest role any grant gives on repo; with repo ""
 // only grants that cover every repository count.
 func (u *user) Role(repo string) config.DashboardRole {

@@ -337,7 +337,7 @@ func (d *Dashboard) replay(w http.ResponseWriter, r *http.Request, u *user) erro
 	if !u.Can(config.DashboardOperator, j.Repository.FullName()) {
 		return forbidden("replaying a job of %s needs the operator role on it", j.Repository.FullName())
 	}
-	n, err := d.opts.Jobs.Replay(r.Context(), j.ID, u.Actor())
+	n, err := d.opts.Jobs.Replay(r.Context(), j.ID, u.Principal())
 	if err != nil {
 		return err
 	}

@@ -36,9 +36,16 @@ type request struct {
 
 func (r *request) full() string { return r.repo.FullName() }
 
-// key makes one delivery make at most one job per command.
+// key makes one command make at most one job, whatever delivery carries
+// it: GitHub redelivers under new delivery ids, and so can anyone who
+// captured a signed body. A comment command is (installation, comment id,
+// command); a pull_request event is (installation, repository, pull
+// request, head sha, action).
 func (r *request) key() string {
-	return fmt.Sprintf("delivery:%d:%d:%s", r.delivery.AppID, r.delivery.ID, r.cmd.Name)
+	if r.commentID != 0 {
+		return fmt.Sprintf("command:%d:%d:%s", r.inst, r.commentID, r.cmd.Name)
+	}
+	return fmt.Sprintf("pull_request:%d:%d:%d:%s:%s", r.inst, r.repo.ID, r.pr.Number, r.pr.HeadSHA, r.action)
 }
 
 func (d *Dispatcher) comment(ctx context.Context, del patchpanda.Delivery, e *webhook.IssueCommentEvent) (intake.Commit, error) {
@@ -108,19 +115,44 @@ func (d *Dispatcher) pullRequest(ctx context.Context, del patchpanda.Delivery, e
 }
 
 func (d *Dispatcher) checkRun(ctx context.Context, del patchpanda.Delivery, e *webhook.CheckRunEvent) (intake.Commit, error) {
-	if e.Action != "rerequested" || e.Name != feedback.CheckName || e.ExternalID == "" {
+	if e.Action != "rerequested" || e.Name != feedback.CheckName || e.ExternalID == "" || e.InstallationID == 0 {
 		return nil, nil
 	}
+	if d.DB == nil {
+		return nil, errors.New("dispatch: check run re-run: the Dispatcher has no database to find the job in")
+	}
+	orig, err := d.DB.Job(ctx, e.ExternalID)
+	if patchpanda.ErrorCode(err) == patchpanda.ENOTFOUND {
+		return nil, nil // a check run some other relay or an old database made
+	}
+	if err != nil {
+		return nil, err
+	}
+	actor := authz.Actor{Login: e.Sender.Login, Bot: e.Sender.IsBot()}
+	v, err := d.Decide(ctx, Ask{Repo: e.Repository, Installation: e.InstallationID, PR: orig.PullRequest, LookUpFork: true,
+		Actor: actor, Event: authz.EventCheckRerun, Job: orig})
+	if err != nil {
+		return nil, err
+	}
+	r := &request{delivery: del, repo: e.Repository, inst: e.InstallationID, pr: orig.PullRequest, actor: actor,
+		trigger: patchpanda.TriggerCheckRerun, event: authz.EventCheckRerun}
+	switch {
+	case v.OverBudget:
+		return d.overBudget(r, v.Budget), nil
+	case !v.Allowed:
+		return d.deny(r, v.Reason), nil
+	}
+	// One replay per check run: "Re-run" on the same run again, or its
+	// delivery sent again under a new id, replays nothing more; the new
+	// attempt has a check run of its own to re-run.
+	key := fmt.Sprintf("rerun:%d:%d", e.InstallationID, e.CheckRunID)
 	return func(ctx context.Context, q *store.Queries) error {
-		orig, err := q.Job(ctx, e.ExternalID)
-		if patchpanda.ErrorCode(err) == patchpanda.ENOTFOUND {
-			return nil // a check run some other relay or an old database made
-		}
-		if err != nil {
+		j, err := jobs.Replay(ctx, q, orig, e.Sender.Login, patchpanda.TriggerCheckRerun, key)
+		if err != nil || j.ReplayOf != orig.ID || j.Trigger != patchpanda.TriggerCheckRerun {
 			return err
 		}
-		_, err = jobs.Replay(ctx, q, orig, e.Sender.Login, patchpanda.TriggerCheckRerun,
-			fmt.Sprintf("delivery:%d:%d:rerun", del.AppID, del.ID))
+		_, err = q.AppendAudit(ctx, patchpanda.AuditEvent{Actor: e.Sender.Login, Action: patchpanda.AuditCommandAccept, Subject: "job:" + j.ID,
+			Reason: fmt.Sprintf("check_rerun by %s on %s#%d: %s", e.Sender.Login, r.full(), r.pr.Number, v.Reason)})
 		return err
 	}, nil
 }
@@ -153,17 +185,18 @@ func (d *Dispatcher) request(ctx context.Context, r *request) (intake.Commit, er
 		return nil, nil
 	}
 
-	dec, err := d.decide(ctx, r.inst, r.repo, r.actor, r.event, r.fork, eff.Access)
+	v, err := d.Decide(ctx, Ask{Repo: r.repo, Installation: r.inst, PR: r.pr, Fork: r.fork, Actor: r.actor, Event: r.event,
+		Access: &eff.Access, SkipBudget: r.cmd.Name == command.Cancel})
 	if err != nil {
 		return nil, err
 	}
-	if dec.Allowed && r.fork && !dec.Trusted {
-		dec.Allowed = false
-		dec.Reason = fmt.Sprintf("this pull request comes from a fork; a job on it needs a command from someone with write access to %s", r.full())
+	switch {
+	case v.OverBudget:
+		return d.overBudget(r, v.Budget), nil
+	case !v.Allowed:
+		return d.deny(r, v.Reason), nil
 	}
-	if !dec.Allowed {
-		return d.deny(r, dec.Reason), nil
-	}
+	budget := v.Budget
 
 	switch r.cmd.Name {
 	case command.Cancel:
@@ -172,15 +205,6 @@ func (d *Dispatcher) request(ctx context.Context, r *request) (intake.Commit, er
 		return d.retry(r), nil
 	}
 
-	var budget Budget
-	if d.Budgets != nil {
-		if budget, err = d.Budgets.Check(ctx, r.full()); err != nil {
-			return nil, err
-		}
-	}
-	if budget.Over {
-		return d.overBudget(r, budget), nil
-	}
 	cfgJSON, err := jobConfig(eff, r.cmd)
 	if err != nil {
 		return nil, err
@@ -196,7 +220,7 @@ func (d *Dispatcher) request(ctx context.Context, r *request) (intake.Commit, er
 		}
 		if _, err := q.AppendAudit(ctx, patchpanda.AuditEvent{
 			Actor: r.actor.Login, Action: patchpanda.AuditCommandAccept, Subject: "job:" + j.ID,
-			Reason: fmt.Sprintf("%s by %s on %s#%d (role %s)", r.trigger, r.actor.Login, r.full(), r.pr.Number, orDash(string(dec.Role))),
+			Reason: fmt.Sprintf("%s by %s on %s#%d (role %s)", r.trigger, r.actor.Login, r.full(), r.pr.Number, orDash(string(v.Role))),
 		}); err != nil {
 			return err
 		}
@@ -283,7 +307,7 @@ func (d *Dispatcher) overBudget(r *request, b Budget) intake.Commit {
 		}
 		summary := fmt.Sprintf("No job was started: the billing project **%s** is over its budget.\n\n%s\n\nAn administrator can raise the budget (`ppctl billing projects set-budget`).", b.Project, b.Detail)
 		return feedback.Enqueue(ctx, q, feedback.Action{
-			Type: "check_run", InstallationID: r.inst, Repository: r.full(),
+			Type: feedback.ActionCheckRun, InstallationID: r.inst, Repository: r.full(),
 			Check: &feedback.Check{HeadSHA: r.pr.HeadSHA, Conclusion: "action_required", Title: "Over budget", Summary: summary},
 		}, feedback.Comment(r.inst, r.full(), r.pr.Number, fmt.Sprintf("@%s, %s", r.actor.Login, summary)))
 	}
@@ -317,7 +341,7 @@ func (d *Dispatcher) rejectConfig(r *request, vs []config.Violation) intake.Comm
 			return err
 		}
 		actions := []feedback.Action{{
-			Type: "check_run", InstallationID: r.inst, Repository: r.full(),
+			Type: feedback.ActionCheckRun, InstallationID: r.inst, Repository: r.full(),
 			Check: &feedback.Check{HeadSHA: r.pr.HeadSHA, Conclusion: "failure", Title: "Invalid .testbot.yml", Summary: summary, Annotations: notes},
 		}}
 		if r.trigger == patchpanda.TriggerComment {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/authz"
@@ -19,6 +20,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/intake"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
+	"github.com/patchpanda/patchpanda/internal/ttlcache"
 	"github.com/patchpanda/patchpanda/internal/webhook"
 )
 
@@ -52,12 +54,37 @@ type Dispatcher struct {
 	GitHub  GitHub
 	Server  *config.Server
 	Budgets Budgets // nil: no budgets
+	// DB is where re-runs find the job their check run reports on.
+	DB *store.DB
 
-	perms   *authz.Cache[string, config.Permission]
-	teams   *authz.Cache[string, bool]
-	configs *authz.Cache[string, configResult]
+	perms   *ttlcache.Cache[permKey, config.Permission]
+	teams   *ttlcache.Cache[teamKey, bool]
+	configs *ttlcache.Cache[configKey, configResult]
 	// branchConfigs holds default-branch configs, briefly.
-	branchConfigs *authz.Cache[string, configResult]
+	branchConfigs *ttlcache.Cache[configKey, configResult]
+}
+
+// permKey names one repository permission look-up. Logins and repository
+// names are lower case: GitHub treats them without regard to case.
+type permKey struct {
+	inst  int64
+	repo  string // "owner/name"
+	login string
+}
+
+// teamKey names one team membership look-up.
+type teamKey struct {
+	inst  int64
+	team  string // "org/slug"
+	login string
+}
+
+// configKey names a repository's config at a ref ("" for the default
+// branch).
+type configKey struct {
+	inst int64
+	repo string
+	ref  string
 }
 
 type configResult struct {
@@ -71,10 +98,10 @@ type configResult struct {
 func New(logger *slog.Logger, gh GitHub, server *config.Server, budgets Budgets) *Dispatcher {
 	now := time.Now
 	return &Dispatcher{Logger: logger, GitHub: gh, Server: server, Budgets: budgets,
-		perms:         authz.NewCache[string, config.Permission](time.Minute, 10000, now),
-		teams:         authz.NewCache[string, bool](time.Minute, 10000, now),
-		configs:       authz.NewCache[string, configResult](10*time.Minute, 2000, now),
-		branchConfigs: authz.NewCache[string, configResult](time.Minute, 2000, now),
+		perms:         ttlcache.New[permKey, config.Permission](time.Minute, 10000, now),
+		teams:         ttlcache.New[teamKey, bool](time.Minute, 10000, now),
+		configs:       ttlcache.New[configKey, configResult](10*time.Minute, 2000, now),
+		branchConfigs: ttlcache.New[configKey, configResult](time.Minute, 2000, now),
 	}
 }
 
@@ -161,7 +188,7 @@ func (d *Dispatcher) repoConfig(ctx context.Context, inst int64, repo patchpanda
 	if ref == "" {
 		cache = d.branchConfigs
 	}
-	key := fmt.Sprintf("%d/%s@%s", inst, repo.FullName(), ref)
+	key := configKey{inst: inst, repo: strings.ToLower(repo.FullName()), ref: ref}
 	if r, ok := cache.Get(key); ok {
 		return r.cfg, r.err
 	}
@@ -185,7 +212,7 @@ func (d *Dispatcher) decide(ctx context.Context, inst int64, repo patchpanda.Rep
 	need := authz.Needs(p, repo.FullName(), actor)
 	req := authz.Request{Actor: actor, Repo: repo.FullName(), Event: ev, Fork: fork, Permission: config.PermissionNone}
 	if need.Permission {
-		key := fmt.Sprintf("%d/%s/%s", inst, repo.FullName(), actor.Login)
+		key := permKey{inst: inst, repo: strings.ToLower(repo.FullName()), login: strings.ToLower(actor.Login)}
 		perm, ok := d.perms.Get(key)
 		if !ok {
 			got, err := d.GitHub.CollaboratorPermission(ctx, inst, repo.Owner, repo.Name, actor.Login)
@@ -204,7 +231,7 @@ func (d *Dispatcher) decide(ctx context.Context, inst int64, repo patchpanda.Rep
 		req.Permission = perm
 	}
 	for _, team := range need.Teams {
-		key := fmt.Sprintf("%d/%s/%s", inst, team, actor.Login)
+		key := teamKey{inst: inst, team: team, login: strings.ToLower(actor.Login)}
 		member, ok := d.teams.Get(key)
 		if !ok {
 			org, slug, _ := cutTeam(team)

@@ -25,9 +25,9 @@ const CheckName = "PatchPanda / tests"
 
 // Action is one thing to tell GitHub, stored in the outbox.
 type Action struct {
-	Type           string `json:"type"` // "reaction", "comment" or "check_run"
-	InstallationID int64  `json:"installation_id"`
-	Repository     string `json:"repository"`
+	Type           ActionType `json:"type"`
+	InstallationID int64      `json:"installation_id"`
+	Repository     string     `json:"repository"`
 	// reaction
 	CommentID int64  `json:"comment_id,omitempty"`
 	Content   string `json:"content,omitempty"`
@@ -42,6 +42,16 @@ type Action struct {
 	Coverage *CoverageRef `json:"coverage,omitempty"`
 }
 
+// ActionType says what an Action does.
+type ActionType string
+
+// The actions feedback carries out (coverage.go adds the coverage ones).
+const (
+	ActionReaction ActionType = "reaction"  // react to a comment
+	ActionComment  ActionType = "comment"   // comment on a pull request
+	ActionCheckRun ActionType = "check_run" // create or update a check run
+)
+
 // Check is a completed check run that no job stands behind.
 type Check struct {
 	HeadSHA     string                 `json:"head_sha"`
@@ -54,17 +64,17 @@ type Check struct {
 
 // Reaction returns the action of reacting to a comment.
 func Reaction(inst int64, repo string, commentID int64, content string) Action {
-	return Action{Type: "reaction", InstallationID: inst, Repository: repo, CommentID: commentID, Content: content}
+	return Action{Type: ActionReaction, InstallationID: inst, Repository: repo, CommentID: commentID, Content: content}
 }
 
 // Comment returns the action of commenting on an issue or pull request.
 func Comment(inst int64, repo string, number int, body string) Action {
-	return Action{Type: "comment", InstallationID: inst, Repository: repo, Number: number, Body: body}
+	return Action{Type: ActionComment, InstallationID: inst, Repository: repo, Number: number, Body: body}
 }
 
 // JobCheck returns the action of bringing a job's check run up to date.
 func JobCheck(j *patchpanda.Job) Action {
-	return Action{Type: "check_run", InstallationID: j.InstallationID, Repository: j.Repository.FullName(), JobID: j.ID}
+	return Action{Type: ActionCheckRun, InstallationID: j.InstallationID, Repository: j.Repository.FullName(), JobID: j.ID}
 }
 
 // Enqueue writes actions to the outbox inside the caller's transaction.
@@ -87,6 +97,7 @@ type GitHub interface {
 	CreateComment(ctx context.Context, installationID int64, owner, repo string, number int, body string) (*githubapp.Comment, error)
 	CreateCheckRun(ctx context.Context, installationID int64, owner, repo string, opts githubapp.CheckRunOptions) (*githubapp.CheckRun, error)
 	UpdateCheckRun(ctx context.Context, installationID int64, owner, repo string, id int64, opts githubapp.CheckRunOptions) (*githubapp.CheckRun, error)
+	CheckRunsForRef(ctx context.Context, installationID int64, owner, repo, ref, name string) ([]githubapp.CheckRun, error)
 }
 
 // Sender carries out actions, keeping each installation under GitHub's
@@ -116,12 +127,12 @@ func (s *Sender) Send(ctx context.Context, e store.OutboxEntry) error {
 		}
 	}
 	switch a.Type {
-	case "reaction":
+	case ActionReaction:
 		return s.GitHub.ReactToComment(ctx, a.InstallationID, owner, name, a.CommentID, a.Content)
-	case "comment":
+	case ActionComment:
 		_, err := s.GitHub.CreateComment(ctx, a.InstallationID, owner, name, a.Number, a.Body)
 		return err
-	case "check_run":
+	case ActionCheckRun:
 		if a.Check != nil {
 			_, err := s.GitHub.CreateCheckRun(ctx, a.InstallationID, owner, name, githubapp.CheckRunOptions{
 				Name: CheckName, HeadSHA: a.Check.HeadSHA, Status: "completed", Conclusion: a.Check.Conclusion,
@@ -144,19 +155,57 @@ func (s *Sender) syncJob(ctx context.Context, a Action, owner, name string) erro
 		return err
 	}
 	opts := Render(j)
-	if j.CheckRunID == 0 {
-		cr, err := s.GitHub.CreateCheckRun(ctx, a.InstallationID, owner, name, opts)
-		if err != nil {
+	id := j.CheckRunID
+	if id == 0 {
+		if id, err = s.createOnce(ctx, a, owner, name, j, opts); err != nil || id == 0 {
 			return err
 		}
-		if cr == nil { // no GitHub App configured: logged, not made
-			return nil
-		}
-		return s.DB.SetCheckRun(ctx, j.ID, cr.ID)
 	}
-	_, err = s.GitHub.UpdateCheckRun(ctx, a.InstallationID, owner, name, j.CheckRunID, opts)
+	_, err = s.GitHub.UpdateCheckRun(ctx, a.InstallationID, owner, name, id, opts)
 	return err
 }
+
+// createOnce finds or creates a job's check run and records its id, so
+// that a job has one "PatchPanda / tests" run whatever happens: a run
+// found at the head sha by its external id (the job id) is the job's, so
+// a create whose answer was lost is not repeated; and only the relay that
+// claimed the creation creates, so two relays do not both create. It
+// returns the run's id when the caller should still update it, 0 when the
+// run was just created with the job's current state.
+func (s *Sender) createOnce(ctx context.Context, a Action, owner, name string, j *patchpanda.Job, opts githubapp.CheckRunOptions) (int64, error) {
+	runs, err := s.GitHub.CheckRunsForRef(ctx, a.InstallationID, owner, name, j.PullRequest.HeadSHA, CheckName)
+	if err != nil {
+		return 0, err
+	}
+	for _, cr := range runs {
+		if cr.ExternalID == j.ID && cr.ID != 0 {
+			return cr.ID, s.DB.SetCheckRun(ctx, j.ID, cr.ID)
+		}
+	}
+	claimed, err := s.DB.ClaimCheckRunCreation(ctx, j.ID, time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	if !claimed {
+		// Another relay (or an earlier attempt whose answer was lost) is
+		// creating it: look again shortly.
+		return 0, retryAt{time.Now().Add(10 * time.Second)}
+	}
+	cr, err := s.GitHub.CreateCheckRun(ctx, a.InstallationID, owner, name, opts)
+	if err != nil {
+		return 0, err
+	}
+	if cr == nil || cr.ID == 0 { // no GitHub App configured: logged, not made
+		return 0, s.DB.ReleaseCheckRunCreation(ctx, j.ID)
+	}
+	return 0, s.DB.SetCheckRun(ctx, j.ID, cr.ID)
+}
+
+// retryAt asks the outbox to try an entry again at a time.
+type retryAt struct{ at time.Time }
+
+func (r retryAt) Error() string         { return "the check run is being created elsewhere; looking again" }
+func (r retryAt) RetryAfter() time.Time { return r.at }
 
 type limited struct{ at time.Time }
 

@@ -7,6 +7,7 @@ package ghauth
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,30 +16,42 @@ import (
 	"github.com/patchpanda/patchpanda/internal/config"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/ttlcache"
 )
 
-// GitHub is what the authenticator asks GitHub, with the user's token.
+// GitHub is what the authenticator asks GitHub: who a user token
+// belongs to (with that token), and team memberships (with the App's
+// installation token for the team's organisation, never the caller's: a
+// user token without read:org sees no teams, which would hide a block).
 type GitHub interface {
 	AuthenticatedUser(ctx context.Context, userToken string) (*githubapp.User, error)
-	UserTeamMembership(ctx context.Context, userToken, org, slug, login string) (githubapp.Membership, error)
+	TeamMembership(ctx context.Context, installationID int64, org, slug, user string) (githubapp.Membership, error)
+}
+
+// Installations finds the App's installation on an organisation.
+type Installations interface {
+	InstallationForAccount(ctx context.Context, account string) (int64, error)
 }
 
 // Authenticator maps a GitHub token to a principal. Only grants of the
 // server config's rbac section that cover every repository (no repos:
-// pattern) count: the API is not about one repository. Answers are cached
-// for five minutes under a hash of the token.
+// pattern) give scopes: the API is not about one repository; decisions
+// about one repository (replays) apply the repository-scoped grants, blocks
+// included (dispatch.Decide). Answers are cached for five minutes under a
+// hash of the token.
 type Authenticator struct {
-	GitHub GitHub
-	RBAC   config.RBAC
-	cache  *authz.Cache[[32]byte, *patchpanda.Principal]
+	GitHub        GitHub
+	RBAC          config.RBAC
+	Installations Installations
+	cache         *ttlcache.Cache[[32]byte, *patchpanda.Principal]
 }
 
-// New returns an Authenticator over gh and rbac.
-func New(gh GitHub, rbac config.RBAC) *Authenticator {
-	return &Authenticator{GitHub: gh, RBAC: rbac, cache: authz.NewCache[[32]byte, *patchpanda.Principal](5*time.Minute, 10000, time.Now)}
+// New returns an Authenticator over gh, rbac and the App's installations.
+func New(gh GitHub, rbac config.RBAC, inst Installations) *Authenticator {
+	return &Authenticator{GitHub: gh, RBAC: rbac, Installations: inst, cache: ttlcache.New[[32]byte, *patchpanda.Principal](5*time.Minute, 10000, time.Now)}
 }
 
-// Authenticate returns the principal of a GitHub token: Kind "github_user",
+// Authenticate returns the principal of a GitHub token: Kind PrincipalGitHubUser,
 // the login, and the scopes of the user's highest global role (none when no
 // grant names them, so every route answers 403). It returns an
 // EUNAUTHORIZED error when GitHub does not accept the token.
@@ -55,13 +68,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*patchp
 		return nil, fmt.Errorf("ghauth: %w", err)
 	}
 	role := config.RoleNone
+	failedClosed := false
 	for _, g := range a.RBAC.Grants {
 		if len(g.Repos) > 0 || rank(g.Role) <= rank(role) && g.Role != config.RoleBlocked {
 			continue
 		}
-		member, err := a.granted(ctx, token, u.Login, g)
+		member, err := a.granted(ctx, u.Login, g)
 		if err != nil {
-			return nil, err
+			if g.Role != config.RoleBlocked {
+				return nil, err
+			}
+			// A block that cannot be checked holds: fail closed.
+			member, failedClosed = true, true
 		}
 		if !member {
 			continue
@@ -72,12 +90,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*patchp
 		}
 		role = g.Role
 	}
-	p := &patchpanda.Principal{Kind: "github_user", Name: u.Login, Scopes: authz.Scopes(role)}
-	a.cache.Set(key, p)
+	p := &patchpanda.Principal{Kind: patchpanda.PrincipalGitHubUser, Name: u.Login, Scopes: authz.Scopes(role)}
+	if !failedClosed {
+		a.cache.Set(key, p)
+	}
 	return p, nil
 }
 
-func (a *Authenticator) granted(ctx context.Context, token, login string, g config.Grant) (bool, error) {
+// granted reports whether login is named by g, by login or by a team.
+// Teams are looked up with the installation token of the team's
+// organisation; an organisation without the App installed, or a look-up
+// that fails, is an error (a 404 for the membership is "not a member").
+func (a *Authenticator) granted(ctx context.Context, login string, g config.Grant) (bool, error) {
 	for _, user := range g.Users {
 		if strings.EqualFold(user, login) {
 			return true, nil
@@ -88,8 +112,15 @@ func (a *Authenticator) granted(ctx context.Context, token, login string, g conf
 		if !ok {
 			continue
 		}
-		m, err := a.GitHub.UserTeamMembership(ctx, token, org, slug, login)
-		if err != nil && patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
+		if a.Installations == nil {
+			return false, fmt.Errorf("ghauth: team %s: no installations to look it up with", team)
+		}
+		inst, err := a.Installations.InstallationForAccount(ctx, org)
+		if err != nil {
+			return false, fmt.Errorf("ghauth: team %s: %w", team, err)
+		}
+		m, err := a.GitHub.TeamMembership(ctx, inst, org, slug, login)
+		if err != nil && !errors.Is(err, githubapp.ErrNotFound) && patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
 			return false, fmt.Errorf("ghauth: team %s: %w", team, err)
 		}
 		if err == nil && m.Active() {

@@ -72,6 +72,7 @@ func (s *Server) handler() http.Handler {
 	s.handle(mux, RouteCreateCheckRun, needInstallation, s.createCheckRun)
 	s.handle(mux, RouteUpdateCheckRun, needInstallation, s.updateCheckRun)
 	s.handle(mux, RouteGetUser, needUser, s.getUser)
+	s.trustRoutes(mux)
 	s.handle(mux, RouteConvertManifest, needNone, s.convertManifest)
 	web := mux // github.com's pages: outside the API prefix on Enterprise
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -138,6 +139,10 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, n need, h handlerFun
 			n == needUser && a.kind != AuthUser,
 			n == needInstallationOrUser && a.kind != AuthInstallation && a.kind != AuthUser:
 			writeError(w, http.StatusForbidden, "Resource not accessible by integration", docsRoot)
+			return
+		}
+		if s.takeDrop(pattern) {
+			dropping(w, r, a, body, h)
 			return
 		}
 		h(w, r, a, body)

@@ -326,6 +326,7 @@ type Server struct {
 	failures      []*Failure
 	rate          map[string]int // identity → requests used this hour
 	rateReset     time.Time
+	trust         trustState
 	manifests     manifestState
 	oauth         oauthState
 }

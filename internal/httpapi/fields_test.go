@@ -150,7 +150,7 @@ type reports struct {
 	n int
 }
 
-func (r *reports) Report(ctx context.Context, id string, ev patchpanda.WorkerEvent, actor string) (*patchpanda.Job, error) {
+func (r *reports) Report(ctx context.Context, id, lease string, ev patchpanda.WorkerEvent, who *patchpanda.Principal) (*patchpanda.Job, error) {
 	r.n++
 	return &patchpanda.Job{ID: id}, nil
 }

@@ -13,11 +13,16 @@ import (
 type JobService interface {
 	List(ctx context.Context, f patchpanda.JobFilter) ([]*patchpanda.Job, string, error)
 	Get(ctx context.Context, id string) (*patchpanda.Job, error)
-	Replay(ctx context.Context, id, actor string) (*patchpanda.Job, error)
-	Lease(ctx context.Context, wait time.Duration) (*patchpanda.Message, time.Time, error)
-	Report(ctx context.Context, id string, ev patchpanda.WorkerEvent, actor string) (*patchpanda.Job, error)
-	Token(ctx context.Context, id, actor string) (*patchpanda.JobToken, error)
+	Replay(ctx context.Context, id string, who *patchpanda.Principal) (*patchpanda.Job, error)
+	Lease(ctx context.Context, wait time.Duration, who *patchpanda.Principal) (*patchpanda.Message, patchpanda.Lease, error)
+	Claim(ctx context.Context, id string, who *patchpanda.Principal) (patchpanda.Lease, error)
+	Report(ctx context.Context, id, lease string, ev patchpanda.WorkerEvent, who *patchpanda.Principal) (*patchpanda.Job, error)
+	Token(ctx context.Context, id, lease string, who *patchpanda.Principal) (*patchpanda.JobToken, error)
 }
+
+// LeaseHeader carries the lease_id a worker got from POST
+// /api/worker/lease or POST /api/jobs/{id}/claim to /token and /events.
+const LeaseHeader = "PatchPanda-Lease"
 
 // JobList answers GET /api/jobs. Next is the cursor of the next page.
 type JobList struct {
@@ -25,10 +30,13 @@ type JobList struct {
 	Next string            `json:"next,omitempty"`
 }
 
-// Lease answers POST /api/worker/lease.
+// Lease answers POST /api/worker/lease (with the job) and POST
+// /api/jobs/{id}/claim (without). LeaseID is the receipt to send back in
+// the PatchPanda-Lease header.
 type Lease struct {
-	Job            patchpanda.Message `json:"job"`
-	LeaseExpiresAt time.Time          `json:"lease_expires_at"`
+	Job            *patchpanda.Message `json:"job,omitempty"`
+	LeaseID        string              `json:"lease_id"`
+	LeaseExpiresAt time.Time           `json:"lease_expires_at"`
 }
 
 // JobRoutes serves the jobs and worker API over svc.
@@ -58,7 +66,7 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 			return nil
 		}))
 		mux.Handle("POST /api/jobs/{id}/replay", s.Require(patchpanda.ScopeJobsWrite, func(w http.ResponseWriter, r *http.Request) error {
-			j, err := svc.Replay(r.Context(), r.PathValue("id"), actor(r))
+			j, err := svc.Replay(r.Context(), r.PathValue("id"), PrincipalFrom(r.Context()))
 			if err != nil {
 				return err
 			}
@@ -74,7 +82,7 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 				}
 				wait = time.Duration(n) * time.Second
 			}
-			m, until, err := svc.Lease(r.Context(), wait)
+			m, l, err := svc.Lease(r.Context(), wait, PrincipalFrom(r.Context()))
 			if err != nil {
 				return err
 			}
@@ -82,7 +90,15 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 				w.WriteHeader(http.StatusNoContent)
 				return nil
 			}
-			writeJSON(w, http.StatusOK, Lease{Job: *m, LeaseExpiresAt: until})
+			writeJSON(w, http.StatusOK, Lease{Job: m, LeaseID: l.ID, LeaseExpiresAt: l.ExpiresAt})
+			return nil
+		}))
+		mux.Handle("POST /api/jobs/{id}/claim", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
+			l, err := svc.Claim(r.Context(), r.PathValue("id"), PrincipalFrom(r.Context()))
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, Lease{LeaseID: l.ID, LeaseExpiresAt: l.ExpiresAt})
 			return nil
 		}))
 		mux.Handle("POST /api/jobs/{id}/events", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
@@ -90,7 +106,7 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 			if err := decodeJSON(w, r, &ev); err != nil {
 				return err
 			}
-			j, err := svc.Report(r.Context(), r.PathValue("id"), ev, actor(r))
+			j, err := svc.Report(r.Context(), r.PathValue("id"), r.Header.Get(LeaseHeader), ev, PrincipalFrom(r.Context()))
 			if err != nil {
 				return err
 			}
@@ -98,7 +114,7 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 			return nil
 		}))
 		mux.Handle("POST /api/jobs/{id}/token", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
-			tok, err := svc.Token(r.Context(), r.PathValue("id"), actor(r))
+			tok, err := svc.Token(r.Context(), r.PathValue("id"), r.Header.Get(LeaseHeader), PrincipalFrom(r.Context()))
 			if err != nil {
 				return err
 			}
@@ -110,17 +126,20 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 
 func jobFilter(r *http.Request) (patchpanda.JobFilter, error) {
 	q := r.URL.Query()
-	f := patchpanda.JobFilter{Repository: q.Get("repo"), State: patchpanda.JobState(q.Get("state")),
-		Trigger: patchpanda.Trigger(q.Get("trigger")), After: q.Get("cursor")}
-	switch f.State {
-	case "", patchpanda.JobQueued, patchpanda.JobRunning, patchpanda.JobSucceeded, patchpanda.JobFailed, patchpanda.JobCancelled:
-	default:
-		return f, patchpanda.Errorf(patchpanda.EINVALID, "state %q is not one of queued, running, succeeded, failed, cancelled", f.State)
+	f := patchpanda.JobFilter{Repository: q.Get("repo"), After: q.Get("cursor")}
+	if v := q.Get("state"); v != "" {
+		st, err := patchpanda.ParseJobState(v)
+		if err != nil {
+			return f, err
+		}
+		f.State = st
 	}
-	switch f.Trigger {
-	case "", patchpanda.TriggerComment, patchpanda.TriggerPullRequest, patchpanda.TriggerReplay, patchpanda.TriggerCheckRerun:
-	default:
-		return f, patchpanda.Errorf(patchpanda.EINVALID, "trigger %q is not one of comment, pull_request, replay, check_rerun", f.Trigger)
+	if v := q.Get("trigger"); v != "" {
+		tr, err := patchpanda.ParseTrigger(v)
+		if err != nil {
+			return f, err
+		}
+		f.Trigger = tr
 	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)

@@ -100,7 +100,7 @@ func actor(r *http.Request) string {
 	if p == nil {
 		return "anonymous"
 	}
-	return p.Kind + ":" + p.Name
+	return p.String()
 }
 
 // ParseLifetime parses "30d", "12h", "90m" (and Go durations); "" is 0,

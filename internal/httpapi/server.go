@@ -206,7 +206,7 @@ type logSlot struct{ principal string }
 
 func setPrincipal(ctx context.Context, p *patchpanda.Principal) {
 	if slot, ok := ctx.Value(logSlotKey).(*logSlot); ok {
-		slot.principal = p.Kind + ":" + p.Name
+		slot.principal = p.String()
 	}
 }
 

@@ -54,6 +54,15 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "pong", "delivery": d.ID})
 		return
 	}
+	if err := h.forUs(d); err != nil {
+		// Signed with our secret but meant for another App (or a
+		// repository hook): never stored, so never acted on.
+		h.count(d.Event, "rejected")
+		h.Logger.WarnContext(r.Context(), "webhook for another App refused", "delivery", d.ID, "event", d.Event,
+			"target_type", d.TargetType, "target_id", d.TargetID, "remote", r.RemoteAddr)
+		writeError(w, r, h.Logger, err)
+		return
+	}
 	rec := &patchpanda.Delivery{
 		AppID: h.AppID, DeliveryID: d.ID, Event: d.Event, Action: d.Action,
 		InstallationID: d.InstallationID, Sender: d.Sender, Payload: d.Payload,
@@ -77,6 +86,24 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.count(d.Event, "accepted")
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted", "delivery": d.ID})
+}
+
+// forUs refuses a delivery addressed to another target when this relay
+// is a GitHub App: its X-GitHub-Hook-Installation-Target-Type, when sent,
+// must be "integration" and its target id our App id. Without an App
+// (AppID 0) every target is taken, and delivery ids are scoped by the
+// target id the delivery names.
+func (h *Webhooks) forUs(d *webhook.Delivery) error {
+	if h.AppID == 0 {
+		return nil
+	}
+	if d.TargetType != "" && d.TargetType != "integration" {
+		return patchpanda.Errorf(patchpanda.EINVALID, "%s: %q is not this GitHub App's hook", webhook.TargetTypeHeader, d.TargetType)
+	}
+	if d.TargetID != 0 && d.TargetID != h.AppID {
+		return patchpanda.Errorf(patchpanda.EINVALID, "%s: %d is not this relay's GitHub App (%d)", webhook.TargetIDHeader, d.TargetID, h.AppID)
+	}
+	return nil
 }
 
 func (h *Webhooks) count(event, outcome string) {

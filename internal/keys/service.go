@@ -122,5 +122,5 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*patchpanda.Pri
 			return nil, fmt.Errorf("keys: authenticate: %w", err)
 		}
 	}
-	return &patchpanda.Principal{Kind: "key", Name: k.Name, KeyID: k.ID, Scopes: k.Scopes}, nil
+	return &patchpanda.Principal{Kind: patchpanda.PrincipalKey, Name: k.Name, KeyID: k.ID, Scopes: k.Scopes}, nil
 }

@@ -21,6 +21,16 @@ const (
 	JobCancelled JobState = "cancelled"
 )
 
+// ParseJobState returns the state named s. It returns an EINVALID error
+// naming the states for anything else.
+func ParseJobState(s string) (JobState, error) {
+	switch st := JobState(s); st {
+	case JobQueued, JobRunning, JobSucceeded, JobFailed, JobCancelled:
+		return st, nil
+	}
+	return "", Errorf(EINVALID, "state %q is not one of queued, running, succeeded, failed, cancelled", s)
+}
+
 // Terminal reports whether no further transition is allowed from s.
 func (s JobState) Terminal() bool {
 	return s == JobSucceeded || s == JobFailed || s == JobCancelled
@@ -36,6 +46,16 @@ const (
 	TriggerReplay      Trigger = "replay"
 	TriggerCheckRerun  Trigger = "check_rerun"
 )
+
+// ParseTrigger returns the trigger named s. It returns an EINVALID error
+// naming the triggers for anything else.
+func ParseTrigger(s string) (Trigger, error) {
+	switch t := Trigger(s); t {
+	case TriggerComment, TriggerPullRequest, TriggerReplay, TriggerCheckRerun:
+		return t, nil
+	}
+	return "", Errorf(EINVALID, "trigger %q is not one of comment, pull_request, replay, check_rerun", s)
+}
 
 // JobKind is the kind of work a job asks the worker for.
 const JobKindGenerateTests = "generate_tests"
@@ -174,6 +194,16 @@ type WorkerEvent struct {
 	Message        string   `json:"message,omitempty"`
 	PullRequestURL string   `json:"pull_request_url,omitempty"`
 	CostUSD        *float64 `json:"cost_usd,omitempty"`
+}
+
+// Lease is the lease a worker holds on a job: its id (the receipt the
+// worker sends back in the PatchPanda-Lease header), who took it (a
+// principal's Identity), and until when.
+type Lease struct {
+	JobID     string
+	ID        string
+	Holder    string
+	ExpiresAt time.Time
 }
 
 // JobToken is a short-lived installation token for one job's repository.

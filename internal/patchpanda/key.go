@@ -1,6 +1,7 @@
 package patchpanda
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -45,7 +46,7 @@ type APIKey struct {
 
 // Principal is whoever a request acts for.
 type Principal struct {
-	Kind   string  // "key", "github_user" or "actions"
+	Kind   PrincipalKind
 	Name   string  // key name, GitHub login or repository
 	KeyID  int64   // for Kind "key"
 	Scopes []Scope // what it may do
@@ -54,6 +55,37 @@ type Principal struct {
 	// only what the repository is called today.
 	RepositoryID int64
 	OwnerID      int64
+}
+
+// PrincipalKind says how a principal authenticated.
+type PrincipalKind string
+
+// The kinds of principal.
+const (
+	PrincipalKey        PrincipalKind = "key"         // an API key (ppk_…)
+	PrincipalGitHubUser PrincipalKind = "github_user" // a person's GitHub token (gh patchpanda)
+	PrincipalActions    PrincipalKind = "actions"     // a GitHub Actions OIDC token
+)
+
+// String returns "kind:name", how audit events and logs name a principal.
+func (p *Principal) String() string {
+	if p == nil {
+		return "anonymous"
+	}
+	return string(p.Kind) + ":" + p.Name
+}
+
+// Identity returns who p is, stably: "key#ID" for an API key (names
+// need not be unique), "kind:name" otherwise. A lease is held by an
+// identity.
+func (p *Principal) Identity() string {
+	if p == nil {
+		return "anonymous"
+	}
+	if p.Kind == PrincipalKey {
+		return fmt.Sprintf("key#%d", p.KeyID)
+	}
+	return p.String()
 }
 
 // Can reports whether p carries scope s. The admin scope implies every other.

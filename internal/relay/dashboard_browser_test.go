@@ -268,7 +268,7 @@ func seedDashboard(t *testing.T, w *world) {
 		{Type: "progress", Message: "wrote 3 tests for pkg/a.go"},
 		{Type: "succeeded", Message: "opened a pull request with the tests", CostUSD: &cost},
 	} {
-		if _, err := w.worker.ReportJob(ctx, m.ID, ev); err != nil {
+		if _, err := w.report(m.ID, ev); err != nil {
 			t.Fatalf("report %s: %v", ev.Type, err)
 		}
 	}

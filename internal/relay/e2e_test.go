@@ -46,9 +46,30 @@ type world struct {
 	relay  *relay.Relay
 	worker *httpapi.Client
 	admin  *httpapi.Client
-	// receive returns the next queue message for the worker.
+	// receive returns the next queue message for the worker, leased or
+	// claimed by it: its lease id is in leases.
 	receive func() patchpanda.Message
+	leases  map[string]string
 	logs    *syncBuffer
+}
+
+// claim claims job id for the worker key and returns the lease id.
+func (w *world) claim(id string) string {
+	w.t.Helper()
+	l, err := w.worker.ClaimJob(context.Background(), id)
+	if err != nil {
+		w.t.Fatalf("claim %s: %v", id, err)
+	}
+	if l.LeaseID == "" || !l.LeaseExpiresAt.After(time.Now()) {
+		w.t.Fatalf("claim %s = %+v, want a lease id and a future expiry", id, l)
+	}
+	w.leases[id] = l.LeaseID
+	return l.LeaseID
+}
+
+// report sends a worker event under the worker's lease of job id.
+func (w *world) report(id string, ev patchpanda.WorkerEvent) (*patchpanda.Job, error) {
+	return w.worker.ReportJob(context.Background(), id, w.leases[id], ev)
 }
 
 func newWorld(t *testing.T, backend, dbURL string, opts ...func(*relay.Config)) *world {
@@ -63,7 +84,7 @@ func newWorld(t *testing.T, backend, dbURL string, opts ...func(*relay.Config)) 
 	gh.SetPermission(repo, "alice", "write")
 	gh.SetPermission(repo, "mallory", "read")
 
-	w := &world{t: t, gh: gh}
+	w := &world{t: t, gh: gh, leases: map[string]string{}}
 	set := func(c *relay.Config) {
 		c.WebhookSecrets = []string{secret}
 		c.GitHubAppID = gh.AppID
@@ -97,7 +118,7 @@ func newWorld(t *testing.T, backend, dbURL string, opts ...func(*relay.Config)) 
 		}
 		t.Cleanup(func() { q.Close() })
 		opts = append(opts, func(c *relay.Config) { c.RedisURL = u })
-		w.receive = func() patchpanda.Message { return receiveFrom(t, q) }
+		w.receive = func() patchpanda.Message { m := receiveFrom(t, q); w.claim(m.ID); return m }
 	case "sqs":
 		endpoint := os.Getenv("AWS_ENDPOINT_URL_SQS")
 		if endpoint == "" {
@@ -114,17 +135,18 @@ func newWorld(t *testing.T, backend, dbURL string, opts ...func(*relay.Config)) 
 		q := sqsqueue.New(client, sqsqueue.Options{QueueURL: *out.QueueUrl})
 		t.Cleanup(func() { client.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl}) })
 		opts = append(opts, func(c *relay.Config) { c.SQSQueueURL = *out.QueueUrl })
-		w.receive = func() patchpanda.Message { return receiveFrom(t, q) }
+		w.receive = func() patchpanda.Message { m := receiveFrom(t, q); w.claim(m.ID); return m }
 	default:
 		w.receive = func() patchpanda.Message {
 			l, err := w.worker.LeaseJob(ctx, 10*time.Second)
 			if err != nil || l == nil {
 				t.Fatalf("lease: %v, %v", l, err)
 			}
-			if !l.LeaseExpiresAt.After(time.Now()) {
-				t.Errorf("lease_expires_at %v is not in the future", l.LeaseExpiresAt)
+			if !l.LeaseExpiresAt.After(time.Now()) || l.LeaseID == "" {
+				t.Errorf("lease %q expires %v: want a lease id and a future expiry", l.LeaseID, l.LeaseExpiresAt)
 			}
-			return l.Job
+			w.leases[l.Job.ID] = l.LeaseID
+			return *l.Job
 		}
 	}
 	w.relay, w.logs = start(t, dbURL, append([]func(*relay.Config){set}, opts...)...)
@@ -273,7 +295,7 @@ func commentToJob(t *testing.T, w *world) {
 	}
 
 	// The worker mints a token for that repository only, and reports.
-	tok, err := w.worker.JobToken(ctx, m.ID)
+	tok, err := w.worker.JobToken(ctx, m.ID, w.leases[m.ID])
 	if err != nil {
 		t.Fatalf("token: %v", err)
 	}
@@ -292,11 +314,13 @@ func commentToJob(t *testing.T, w *world) {
 		}
 	}
 	cost := 0.42
+	// The fake GitHub's web pages are on its own host.
+	prURL := w.gh.URL() + "/acme/widgets/pull/8"
 	for _, ev := range []patchpanda.WorkerEvent{
 		{Type: "started"}, {Type: "progress", Message: "writing tests for src/"},
-		{Type: "succeeded", PullRequestURL: "https://github.com/acme/widgets/pull/8", CostUSD: &cost},
+		{Type: "succeeded", PullRequestURL: prURL, CostUSD: &cost},
 	} {
-		if _, err := w.worker.ReportJob(ctx, m.ID, ev); err != nil {
+		if _, err := w.report(m.ID, ev); err != nil {
 			t.Fatalf("%s: %v", ev.Type, err)
 		}
 		// The check run shows the job's state when GitHub is told, so a
@@ -304,7 +328,7 @@ func commentToJob(t *testing.T, w *world) {
 		// worker's minutes of work would.
 		w.settle()
 	}
-	if _, err := w.worker.ReportJob(ctx, m.ID, patchpanda.WorkerEvent{Type: "started"}); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
+	if _, err := w.report(m.ID, patchpanda.WorkerEvent{Type: "started"}); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
 		t.Errorf("started after succeeded: %v, want conflict (409)", err)
 	}
 	w.settle()
@@ -314,7 +338,7 @@ func commentToJob(t *testing.T, w *world) {
 		t.Fatalf("%d check runs, want 1", len(runs))
 	}
 	cr := runs[0]
-	if cr.Status != "completed" || cr.Conclusion != "success" || !strings.Contains(cr.Output.Summary, "https://github.com/acme/widgets/pull/8") ||
+	if cr.Status != "completed" || cr.Conclusion != "success" || !strings.Contains(cr.Output.Summary, prURL) ||
 		!strings.Contains(cr.Output.Summary, "@alice") || !strings.Contains(cr.Output.Text, "pytest") {
 		t.Errorf("final check run = %+v", cr)
 	}

@@ -138,6 +138,12 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	}
 	r.Recorder = intake.NewRecorder(db, logger, writers)
 	d := dispatch.New(logger, r.GitHub, server, budgets{r.Billing})
+	d.DB = db
+	r.Jobs.Decide = d // replays from the API pass the same decision as comments
+	r.Jobs.Sealer = r.Secrets
+	if r.Jobs.GitHubWeb, err = jobs.WebURL(cfg.GitHubAPIURL); err != nil {
+		return nil, fmt.Errorf("PATCHPANDA_GITHUB_API_URL: %w", err)
+	}
 	r.Processor = intake.NewProcessor(db, logger, d.Handle, r.Metrics)
 	if cfg.DeliveryLease > 0 {
 		r.Processor.Lease = cfg.DeliveryLease
@@ -174,7 +180,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	}
 	creds := actionsoidc.Chain{Keys: r.Keys, Actions: actionsTokens}
 	if r.GitHub.Enabled() {
-		creds.Other = ghauth.New(r.GitHub, server.RBAC) // gh patchpanda: people's own GitHub tokens
+		creds.Other = ghauth.New(r.GitHub, server.RBAC, db) // gh patchpanda: people's own GitHub tokens
 	}
 	web, err := r.webRoutes(cfg, server, logger)
 	if err != nil {

@@ -160,7 +160,8 @@ func TestRetryAndCheckRunRerunReplayTheLastJob(t *testing.T) {
 	w.settle()
 	first := w.jobs()[0]
 	ctx := context.Background()
-	if _, err := w.worker.ReportJob(ctx, first.ID, patchpanda.WorkerEvent{Type: "failed", Message: "model timed out"}); err != nil {
+	w.claim(first.ID)
+	if _, err := w.report(first.ID, patchpanda.WorkerEvent{Type: "failed", Message: "model timed out"}); err != nil {
 		t.Fatal(err)
 	}
 	w.comment("alice", "/patchpanda retry")
@@ -205,15 +206,16 @@ func TestIllegalTransitionsAre409(t *testing.T) {
 	w.settle()
 	id := w.jobs()[0].ID
 	ctx := context.Background()
+	w.claim(id)
 	for _, ev := range []string{"progress", "succeeded"} {
-		if _, err := w.worker.ReportJob(ctx, id, patchpanda.WorkerEvent{Type: ev}); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
+		if _, err := w.report(id, patchpanda.WorkerEvent{Type: ev}); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
 			t.Errorf("%s on a queued job: %v, want conflict", ev, err)
 		}
 	}
-	if _, err := w.worker.ReportJob(ctx, id, patchpanda.WorkerEvent{Type: "exploded"}); patchpanda.ErrorCode(err) != patchpanda.EINVALID {
+	if _, err := w.report(id, patchpanda.WorkerEvent{Type: "exploded"}); patchpanda.ErrorCode(err) != patchpanda.EINVALID {
 		t.Errorf("unknown type: %v, want invalid", err)
 	}
-	if _, err := w.worker.ReportJob(ctx, "job_nope", patchpanda.WorkerEvent{Type: "started"}); patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
+	if _, err := w.worker.ReportJob(ctx, "job_nope", "lse_x", patchpanda.WorkerEvent{Type: "started"}); patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
 		t.Errorf("unknown job: %v, want not found", err)
 	}
 }
@@ -226,7 +228,7 @@ func TestAStuckJobIsRequeuedOrFailedByPolicy(t *testing.T) {
 			w.settle()
 			ctx := context.Background()
 			m := w.receive()
-			if _, err := w.worker.ReportJob(ctx, m.ID, patchpanda.WorkerEvent{Type: "started"}); err != nil {
+			if _, err := w.report(m.ID, patchpanda.WorkerEvent{Type: "started"}); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(1100 * time.Millisecond) // past the heartbeat
@@ -237,6 +239,14 @@ func TestAStuckJobIsRequeuedOrFailedByPolicy(t *testing.T) {
 			want := map[string]patchpanda.JobState{"requeue": patchpanda.JobQueued, "fail": patchpanda.JobFailed}[policy]
 			if j.State != want {
 				t.Fatalf("stuck job is %s, want %s", j.State, want)
+			}
+			// The dead worker comes back: its lease is gone, and so is
+			// any chance to report the job done.
+			if _, err := w.report(m.ID, patchpanda.WorkerEvent{Type: "succeeded"}); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
+				t.Errorf("a late succeeded after the reaper: %v, want 409", err)
+			}
+			if j, _ := w.relay.DB.Job(ctx, m.ID); j.State != want {
+				t.Errorf("the late event moved the job to %s", j.State)
 			}
 			if policy == "requeue" {
 				if again := w.receive(); again.ID != m.ID {
@@ -290,8 +300,9 @@ func TestOverBudgetGetsNoJobAndAnActionRequiredCheck(t *testing.T) {
 		t.Fatalf("jobs = %+v, want one billed to team-a", first)
 	}
 	cost := 1.5
+	w.claim(first[0].ID)
 	for _, ev := range []patchpanda.WorkerEvent{{Type: "started"}, {Type: "succeeded", CostUSD: &cost}} {
-		if _, err := w.worker.ReportJob(ctx, first[0].ID, ev); err != nil {
+		if _, err := w.report(first[0].ID, ev); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -282,7 +282,7 @@ func (q *Queries) ExpiredJobs(ctx context.Context, limit int) ([]*patchpanda.Job
 // longer running.
 func (q *Queries) RequeueJob(ctx context.Context, id, reason string) error {
 	now := q.now()
-	res, err := q.exec(ctx, `UPDATE jobs SET state = 'queued', visible_at = $1, lease_expires_at = NULL, started_at = NULL, updated_at = $1
+	res, err := q.exec(ctx, `UPDATE jobs SET state = 'queued', visible_at = $1, lease_expires_at = NULL, lease_id = '', lease_holder = '', started_at = NULL, updated_at = $1
 		WHERE id = $2 AND state = 'running'`, now, id)
 	if err != nil {
 		return fmt.Errorf("store: requeue job %s: %w", id, err)

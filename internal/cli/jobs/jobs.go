@@ -4,6 +4,7 @@
 package jobs
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -35,21 +36,27 @@ func jobArg(cmd *cli.Command, usage string) (string, error) {
 // parseState returns s as a job state, or an EINVALID error listing the
 // states. An empty s is no filter.
 func parseState(s string) (patchpanda.JobState, error) {
-	switch st := patchpanda.JobState(s); st {
-	case "", patchpanda.JobQueued, patchpanda.JobRunning, patchpanda.JobSucceeded, patchpanda.JobFailed, patchpanda.JobCancelled:
-		return st, nil
+	if s == "" {
+		return "", nil
 	}
-	return "", patchpanda.Errorf(patchpanda.EINVALID, "--state %q is not one of queued, running, succeeded, failed, cancelled", s)
+	st, err := patchpanda.ParseJobState(s)
+	if err != nil {
+		return "", fmt.Errorf("--state: %w", err)
+	}
+	return st, nil
 }
 
 // parseTrigger returns s as a trigger, or an EINVALID error listing the
 // triggers. An empty s is no filter.
 func parseTrigger(s string) (patchpanda.Trigger, error) {
-	switch t := patchpanda.Trigger(s); t {
-	case "", patchpanda.TriggerComment, patchpanda.TriggerPullRequest, patchpanda.TriggerReplay, patchpanda.TriggerCheckRerun:
-		return t, nil
+	if s == "" {
+		return "", nil
 	}
-	return "", patchpanda.Errorf(patchpanda.EINVALID, "--trigger %q is not one of comment, pull_request, replay, check_rerun", s)
+	t, err := patchpanda.ParseTrigger(s)
+	if err != nil {
+		return "", fmt.Errorf("--trigger: %w", err)
+	}
+	return t, nil
 }
 
 // parseSince reads --since: an RFC 3339 time, a date (UTC midnight), or a

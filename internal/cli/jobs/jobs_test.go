@@ -136,13 +136,29 @@ func (e *env) enqueue(t *testing.T, repo string, pr int, trigger patchpanda.Trig
 	return j
 }
 
-// report moves a job as its worker would.
+// worker is the worker key the tests report as.
+var worker = &patchpanda.Principal{Kind: patchpanda.PrincipalKey, Name: "worker", KeyID: 1, Scopes: []patchpanda.Scope{patchpanda.ScopeWorker}}
+
+// report moves a job as its worker would, claiming it first while it is
+// queued.
 func (e *env) report(t *testing.T, id string, ev patchpanda.WorkerEvent) {
 	t.Helper()
-	if _, err := e.r.Jobs.Report(context.Background(), id, ev, "worker"); err != nil {
+	ctx := context.Background()
+	l, err := e.r.Jobs.Claim(ctx, id, worker)
+	if err != nil && patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
+		t.Fatal(err)
+	}
+	if l.ID != "" {
+		leases.Store(id, l.ID)
+	}
+	lease, _ := leases.Load(id)
+	if _, err := e.r.Jobs.Report(ctx, id, lease.(string), ev, worker); err != nil {
 		t.Fatalf("report %s on %s: %v", ev.Type, id, err)
 	}
 }
+
+// leases holds the lease of each job the tests claimed.
+var leases sync.Map
 
 // waitFor waits until s() contains want; a slow machine only makes it
 // wait longer.

@@ -1,4 +1,8 @@
-package authz
+// Package ttlcache keeps values for a short time, bounded in number: the
+// relay's permission and team look-ups, repository configs and GitHub
+// token principals, so that a burst of events does not repeat the same
+// GitHub calls.
+package ttlcache
 
 import (
 	"context"
@@ -6,9 +10,7 @@ import (
 	"time"
 )
 
-// Cache keeps values for a short time: repository permissions and team
-// memberships, so that a burst of events does not repeat the same GitHub
-// calls. It is safe for concurrent use. Errors are never cached; a caller
+// Cache keeps values for a short time. It is safe for concurrent use. Errors are never cached; a caller
 // that wants to remember "not a member" stores false.
 type Cache[K comparable, V any] struct {
 	ttl time.Duration
@@ -24,9 +26,9 @@ type cacheEntry[V any] struct {
 	expires time.Time
 }
 
-// NewCache returns a cache whose entries live for ttl and which holds at
+// New returns a cache whose entries live for ttl and which holds at
 // most maxEntries (at least 1). now is the clock; nil means time.Now.
-func NewCache[K comparable, V any](ttl time.Duration, maxEntries int, now func() time.Time) *Cache[K, V] {
+func New[K comparable, V any](ttl time.Duration, maxEntries int, now func() time.Time) *Cache[K, V] {
 	if now == nil {
 		now = time.Now
 	}

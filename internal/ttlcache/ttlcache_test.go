@@ -1,4 +1,4 @@
-package authz
+package ttlcache
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func (c *fakeClock) advance(d time.Duration) {
 
 func TestCacheExpiresEntriesAfterTTL(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	c := NewCache[string, bool](time.Minute, 10, clock.now)
+	c := New[string, bool](time.Minute, 10, clock.now)
 	c.Set("acme/platform:alice", true)
 
 	clock.advance(59 * time.Second)
@@ -47,7 +47,7 @@ func TestCacheExpiresEntriesAfterTTL(t *testing.T) {
 
 func TestCacheEvictsWhenFull(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	c := NewCache[int, string](time.Minute, 2, clock.now)
+	c := New[int, string](time.Minute, 2, clock.now)
 	c.Set(1, "one")
 	clock.advance(time.Second)
 	c.Set(2, "two")
@@ -73,7 +73,7 @@ func TestCacheEvictsWhenFull(t *testing.T) {
 }
 
 func TestCacheGetOrLoadCachesValuesNotErrors(t *testing.T) {
-	c := NewCache[string, string](time.Minute, 10, nil)
+	c := New[string, string](time.Minute, 10, nil)
 	calls := 0
 	load := func(err error) func(context.Context) (string, error) {
 		return func(context.Context) (string, error) {
@@ -100,7 +100,7 @@ func TestCacheGetOrLoadCachesValuesNotErrors(t *testing.T) {
 }
 
 func TestCacheIsSafeForConcurrentUse(t *testing.T) {
-	c := NewCache[string, int](time.Minute, 50, nil)
+	c := New[string, int](time.Minute, 50, nil)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
