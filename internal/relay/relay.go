@@ -137,6 +137,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		r.Processor.Lease = cfg.DeliveryLease
 	}
 	r.Processor.AfterCommit = r.Jobs.Enqueued
+	r.Processor.Budget = r.GitHub.Budget()
 	r.Recorder.OnRecorded = func(int) { r.Processor.Wake() }
 	r.Metrics.WatchBacklog(func(ctx context.Context) (metrics.Backlog, error) {
 		d, jobs, outbox, err := db.Backlog(ctx)
