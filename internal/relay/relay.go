@@ -113,7 +113,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.queue, err = openQueue(ctx, cfg, db); err != nil {
 		return nil, err
 	}
-	ready := []httpapi.Check{{Name: "database", Check: db.Ping}, {Name: "queue", Check: r.queue.Ping}}
+	ready := []httpapi.Check{{Name: "database", Check: db.Writable}, {Name: "queue", Check: r.queue.Ping}}
 
 	publishRunner := outbox.New(db, store.OutboxPublish, publish(r.queue), logger)
 	sender := &feedback.Sender{GitHub: r.GitHub, DB: db, Limit: ratelimit.New[int64](80, 20, time.Now)}
