@@ -49,6 +49,7 @@ type Config struct {
 	CoverageBlobURL          string
 	CoverageMaxUploadBytes   int64
 	CoverageUploadsPerMinute int
+	RepublishQueuedAfter     time.Duration
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -86,6 +87,7 @@ var settings = []setting{
 	{"redelivery-window", "PATCHPANDA_REDELIVERY_WINDOW", "how far back the reconciler looks for failed deliveries to ask GitHub to redeliver (GitHub keeps 3 days)", "24h"},
 	{"redelivery-interval", "PATCHPANDA_REDELIVERY_INTERVAL", "how often the reconciler runs", "5m"},
 	{"shutdown-timeout", "PATCHPANDA_SHUTDOWN_TIMEOUT", "how long a graceful shutdown waits for in-flight work", "30s"},
+	{"republish-queued-after", "PATCHPANDA_REPUBLISH_QUEUED_AFTER", "how long a job may stay queued after its publication to Redis or SQS before it is published again (the queue may have lost it)", "15m"},
 }
 
 func flags() []cli.Flag {
@@ -230,6 +232,9 @@ func configFrom(cmd *cli.Command) (Config, error) {
 		if n == 0 {
 			c.CoverageUploadsPerMinute = -1 // coveragesvc: negative turns the limit off
 		}
+	}
+	if c.RepublishQueuedAfter, err = time.ParseDuration(cmd.String("republish-queued-after")); err != nil || c.RepublishQueuedAfter < time.Second {
+		bad("republish-queued-after", "%q is not a duration of at least 1s", cmd.String("republish-queued-after"))
 	}
 	return c, errors.Join(errs...)
 }

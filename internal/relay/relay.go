@@ -51,7 +51,10 @@ type Relay struct {
 	Reconciler *intake.Reconciler
 	Jobs       *jobs.Service
 	Coverage   *coveragesvc.Service
-	queue      publisher
+	// Sweeper republishes jobs an external queue may have lost (redis and
+	// sqs backends only; nil for db).
+	Sweeper *outbox.Sweeper
+	queue   publisher
 
 	ln     net.Listener
 	server *http.Server
@@ -152,6 +155,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	}
 	if r.GitHub.Enabled() {
 		r.workers = append(r.workers, r.Reconciler.Run)
+	}
+	if cfg.QueueBackend != "db" {
+		age := cfg.RepublishQueuedAfter
+		if age <= 0 {
+			age = 15 * time.Minute
+		}
+		r.Sweeper = &outbox.Sweeper{DB: db, Logger: logger, Age: age, Published: publishRunner.Wake}
+		r.workers = append(r.workers, r.Sweeper.Run)
 	}
 	r.workers = append(r.workers, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })

@@ -133,3 +133,26 @@ func (q *Queries) Backlog(ctx context.Context) (deliveries int, jobs, outbox map
 	}
 	return deliveries, jobs, outbox, nil
 }
+
+// RepublishQueued writes a new publish entry for each job (at most limit)
+// that is still queued although its last publication was carried out
+// before cutoff and none is pending: a queue that lost it (a Redis restart
+// without persistence) gets it again. The entry repeats the last one's
+// message, so its id and attempt, the consumers' idempotency key, stay the
+// same. It returns how many it wrote.
+func (q *Queries) RepublishQueued(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	now := q.now()
+	res, err := q.exec(ctx, `INSERT INTO outbox (kind, job_id, payload, created_at, next_attempt_at)
+		SELECT kind, job_id, payload, $1, $1 FROM outbox WHERE id IN (
+			SELECT MAX(o.id) FROM outbox o JOIN jobs j ON j.id = o.job_id
+			WHERE j.state = 'queued' AND o.kind = 'publish'
+			GROUP BY o.job_id
+			HAVING SUM(CASE WHEN o.published_at IS NULL THEN 1 ELSE 0 END) = 0 AND MAX(o.published_at) < $2
+			LIMIT $3)`, now, ts(cutoff), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: republish queued jobs: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	q.outboxAdded += int(n)
+	return int(n), nil
+}
