@@ -121,6 +121,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	publishRunner := outbox.New(db, store.OutboxPublish, publish(r.queue), logger)
 	sender := &feedback.Sender{GitHub: r.GitHub, DB: db, Limit: ratelimit.New[int64](80, 20, time.Now)}
 	githubRunner := outbox.New(db, store.OutboxGitHub, sender.Send, logger)
+	githubRunner.Budget = r.GitHub.Budget()
 	r.Jobs = jobs.NewService(db, r.GitHub, logger)
 	if dq, ok := r.queue.(*dbqueue.Queue); ok {
 		r.Jobs.Leaser = dq
