@@ -35,7 +35,7 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		}
 		n := len(args)
 		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+10)
-		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, d.Payload, d.ReceivedAt)
+		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, packPayload(d.Payload), d.ReceivedAt)
 	}
 	sb.WriteString(` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`)
 	rows, err := q.query(ctx, sb.String(), args...)
@@ -77,6 +77,9 @@ func scanDelivery(row interface{ Scan(...any) error }) (patchpanda.Delivery, err
 	err := row.Scan(&d.ID, &d.AppID, &d.DeliveryID, &d.Event, &d.Action, &d.InstallationID, &d.Repository,
 		&d.RepositoryID, &d.Sender, &d.Payload, &d.ReceivedAt, &d.State, &d.Attempts, &d.Deferrals, &d.LastError)
 	d.ReceivedAt = d.ReceivedAt.UTC()
+	if err == nil && len(d.Payload) > 0 {
+		d.Payload, err = unpackPayload(d.Payload)
+	}
 	return d, err
 }
 
