@@ -22,7 +22,12 @@ import (
 // openGitHub builds the GitHub App client; without an App id it logs calls
 // instead of making them.
 func openGitHub(cfg Config, logger *slog.Logger, observe func(method, route string, status int, d time.Duration)) (*githubapp.Client, error) {
-	gc := githubapp.Config{AppID: cfg.GitHubAppID, BaseURL: cfg.GitHubAPIURL, Observe: observe}
+	// A call waits out a spent rate limit only briefly: the processor and
+	// the outbox work through one batch at a time, and a long wait in one
+	// call would hold every other installation's work behind it. A longer
+	// limit comes back as an error with its reset time; the work is put
+	// off until then without spending an attempt.
+	gc := githubapp.Config{AppID: cfg.GitHubAppID, BaseURL: cfg.GitHubAPIURL, Observe: observe, MaxWait: 5 * time.Second}
 	if cfg.GitHubPrivateKey != "" {
 		pem, err := os.ReadFile(cfg.GitHubPrivateKey)
 		if err != nil {
