@@ -18,6 +18,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/cli/billing"
 	"github.com/patchpanda/patchpanda/internal/cli/configcmd"
 	"github.com/patchpanda/patchpanda/internal/cli/coverage"
+	"github.com/patchpanda/patchpanda/internal/cli/deliveries"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/cli/jobs"
 	"github.com/patchpanda/patchpanda/internal/cli/keys"
@@ -110,6 +111,7 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 			billing.New(f),
 			audit.New(f),
 			jobs.New(f),
+			deliveries.New(f),
 			tui.New(f),
 			{
 				Name:  "version",

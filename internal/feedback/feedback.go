@@ -84,7 +84,7 @@ func Enqueue(ctx context.Context, q *store.Queries, actions ...Action) error {
 		if err != nil {
 			return fmt.Errorf("feedback: encode %s: %w", a.Type, err)
 		}
-		if err := q.AddOutbox(ctx, store.OutboxGitHub, a.JobID, b); err != nil {
+		if err := q.AddOutboxFor(ctx, store.OutboxGitHub, a.JobID, a.InstallationID, b); err != nil {
 			return err
 		}
 	}

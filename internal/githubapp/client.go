@@ -77,6 +77,8 @@ type Client struct {
 	jwtExp  time.Time
 	tokens  map[string]*InstallationToken
 	flights map[string]*flight
+	owners  map[string]tokenOwner // installation token → its installation
+	budget  *Budget
 }
 
 // New returns a Client for cfg that logs to logger (nothing when nil). With
@@ -110,6 +112,8 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	if c.cfg.Now == nil {
 		c.cfg.Now = time.Now
 	}
+	c.budget = newBudget(c.cfg.Now)
+	c.owners = map[string]tokenOwner{}
 	if c.cfg.Sleep == nil {
 		c.cfg.Sleep = sleep
 	}

@@ -140,6 +140,7 @@ func (c *Client) token(ctx context.Context, installationID int64, req TokenReque
 		if f.err == nil {
 			c.pruneLocked()
 			c.tokens[key] = f.tok
+			c.rememberTokenLocked(f.tok, installationID)
 		}
 		close(f.done)
 		c.mu.Unlock()

@@ -45,8 +45,14 @@ type transport struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	route := routeOf(ctx)
+	key, keyed := t.c.budgetKey(req)
 	var lastErr error
 	for attempt := 0; ; attempt++ {
+		if keyed {
+			if err := t.waitForBudget(ctx, key); err != nil {
+				return nil, err
+			}
+		}
 		r := req
 		if attempt > 0 {
 			r = req.Clone(ctx)
@@ -95,7 +101,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return resp, nil
 			}
 			wait, reason = d, "rate limited"
+			if keyed {
+				t.c.observeBudget(key, resp, d)
+			}
 		default:
+			if keyed && status < 300 {
+				t.c.observeBudget(key, resp, 0)
+			}
 			return resp, nil
 		}
 

@@ -165,9 +165,15 @@ func (s *Server) record(r *http.Request, pattern string, a auth, body []byte) *F
 		return nil
 	}
 	_, path, _ := strings.Cut(pattern, " ")
+	now := s.now()
+	s.failures = slices.DeleteFunc(s.failures, func(f *Failure) bool { return !f.Until.IsZero() && !now.Before(f.Until) })
 	for i, f := range s.failures {
 		if f.Route != "" && f.Route != pattern && f.Route != path {
 			continue
+		}
+		if !f.Until.IsZero() {
+			cp := *f
+			return &cp
 		}
 		f.Times--
 		if f.Times <= 0 {

@@ -271,6 +271,9 @@ type Failure struct {
 	// RateLimitReset (when set) as X-RateLimit-Reset.
 	RateLimitExhausted bool
 	RateLimitReset     time.Time
+	// Until, when set, makes the failure answer every matching request
+	// until then (by the server's clock), whatever Times says.
+	Until time.Time
 }
 
 // Option configures a Server.

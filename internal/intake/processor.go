@@ -24,9 +24,24 @@ type Commit func(ctx context.Context, q *store.Queries) error
 // Handler processes one delivery: it reads and decides, then returns the
 // Commit that records the outcome (nil: nothing to record). An error whose
 // code is EINVALID, ENOTFOUND, EFORBIDDEN, EUNSUPPORTED or ETOOLARGE fails
-// the delivery for good with that reason; any other error is retried with
-// backoff.
+// the delivery for good with that reason. An ERATELIMITED or EUNAVAILABLE
+// error (or a timeout) puts the delivery off without spending an attempt:
+// until the time the error names (RetryAfter), else with backoff. Any
+// other error spends an attempt and is retried with backoff, until
+// MaxAttempts fail the delivery with the last error as the reason.
 type Handler func(ctx context.Context, d patchpanda.Delivery) (Commit, error)
+
+// Budget tells which installations' GitHub rate limit is spent, and until
+// when (githubapp.Client.Budget in the relay).
+type Budget interface {
+	Spent() map[int64]time.Time
+}
+
+// RetryAfter is implemented by errors that know when to try again (a
+// GitHub rate limit).
+type RetryAfter interface {
+	RetryAfter() time.Time
+}
 
 // Observer records processing results (Prometheus, in the relay).
 type Observer interface {
@@ -51,6 +66,10 @@ type Processor struct {
 	// AfterCommit, when set, is called after a commit that wrote outbox
 	// entries, to wake their runners.
 	AfterCommit func()
+	// Budget, when set, keeps the processor from claiming the deliveries
+	// of an installation whose GitHub budget is spent: they wait in the
+	// table, untouched, until it resets.
+	Budget Budget
 
 	waker *poll.Waker
 }
@@ -78,7 +97,7 @@ func (p *Processor) Run(ctx context.Context) {
 // (or retried) on its own.
 func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	token := newToken()
-	ds, err := p.DB.ClaimDeliveries(ctx, p.Batch, p.Lease, token)
+	ds, err := p.DB.ClaimDeliveriesExcept(ctx, p.Batch, p.Lease, token, p.spent())
 	if err != nil {
 		return 0, err
 	}
@@ -166,13 +185,53 @@ func (p *Processor) done(d patchpanda.Delivery) {
 	p.Logger.Debug("delivery processed", "delivery", d.DeliveryID, "event", d.Event, "action", d.Action)
 }
 
-// fail records a failed attempt: retried with backoff, or failed for good
-// when the error is permanent or the attempts are used up.
+// spent returns the installations to leave alone this round. The App's
+// own budget is not among them: it holds only token mints, and a delivery
+// that needs one is put off by the error it gets.
+func (p *Processor) spent() []int64 {
+	if p.Budget == nil {
+		return nil
+	}
+	var out []int64
+	for inst := range p.Budget.Spent() {
+		if inst > 0 {
+			out = append(out, inst)
+		}
+	}
+	return out
+}
+
+// waiting reports whether err only puts the work off: a rate limit, a
+// dependency that is down, a timeout. Such a try is no attempt.
+func waiting(err error) bool {
+	switch patchpanda.ErrorCode(err) {
+	case patchpanda.ERATELIMITED, patchpanda.EUNAVAILABLE:
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// fail records a failed try: put off (a rate limit or an outage: no
+// attempt spent), retried with backoff, or failed for good when the error
+// is permanent or the attempts are used up.
 func (p *Processor) fail(ctx context.Context, d patchpanda.Delivery, token string, err error) {
 	if ctx.Err() != nil {
 		return // shutting down: the lease expires and the delivery is retried
 	}
 	log := p.Logger.With("delivery", d.DeliveryID, "event", d.Event, "action", d.Action, "attempt", d.Attempts)
+	if !patchpanda.Permanent(err) && waiting(err) {
+		next := time.Now().Add(patchpanda.Backoff(d.Deferrals + 1))
+		var ra RetryAfter
+		if errors.As(err, &ra) && !ra.RetryAfter().IsZero() {
+			next = ra.RetryAfter()
+		}
+		if derr := p.DB.DeferDelivery(ctx, d.ID, token, next, err.Error()); derr != nil {
+			log.Error("putting a delivery off", "error", derr)
+		}
+		p.observe(d.Event, "deferred")
+		log.Info("delivery put off; no attempt spent", "error", err, "at", next)
+		return
+	}
 	if patchpanda.Permanent(err) || d.Attempts >= p.MaxAttempts {
 		reason := patchpanda.ErrorMessage(err)
 		if !patchpanda.Permanent(err) {

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -61,10 +62,16 @@ func (r *Reconciler) Run(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
+		wait = r.Interval
 		if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			r.Logger.Warn("reconciling deliveries", "error", err)
+			// A rate limit says when to come back; before then every
+			// call would be refused.
+			var ra RetryAfter
+			if errors.As(err, &ra) {
+				wait = max(wait, time.Until(ra.RetryAfter()))
+			}
 		}
-		wait = r.Interval
 	}
 }
 

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -51,6 +52,63 @@ func TestRunnerFinishesDropsAndRetries(t *testing.T) {
 		for name, n := range seen {
 			if n != 1 {
 				t.Errorf("%s handled %d times", name, n)
+			}
+		}
+	})
+}
+
+// While an installation waits on a limit its entries stay in the table
+// untouched: not claimed, not rewritten, no try spent; other
+// installations' entries go on.
+func TestALimitedInstallationsEntriesWaitUntouched(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i := range 20 {
+			if err := db.AddOutboxFor(ctx, store.OutboxGitHub, "", 7, []byte(fmt.Sprintf("limited-%d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 5 {
+			if err := db.AddOutboxFor(ctx, store.OutboxGitHub, "", 8, []byte(fmt.Sprintf("free-%d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		until := time.Now().Add(time.Hour)
+		tried := map[int64]int{}
+		r := outbox.New(db, store.OutboxGitHub, func(ctx context.Context, e store.OutboxEntry) error {
+			tried[e.InstallationID]++
+			if e.InstallationID == 7 {
+				return retryAt(until)
+			}
+			return nil
+		}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		r.Batch = 10
+		for range 5 {
+			if _, err := r.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tried[7] != 1 {
+			t.Errorf("installation 7 was tried %d times while it waited, want once", tried[7])
+		}
+		if tried[8] != 5 {
+			t.Errorf("installation 8's entries were carried out %d times, want 5", tried[8])
+		}
+		if p, _ := db.PendingOutbox(ctx); p["github"] != 20 {
+			t.Errorf("pending = %v, want the 20 waiting entries", p)
+		}
+		// The first batch's ten are put off until the limit ends; the
+		// other ten were never claimed. Neither spent a try.
+		es, err := db.ClaimOutbox(ctx, store.OutboxGitHub, 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != 10 {
+			t.Errorf("%d entries due, want the 10 never claimed", len(es))
+		}
+		for _, e := range es {
+			if e.Attempts != 1 {
+				t.Errorf("entry %s: attempts = %d after this claim, want 1 (waiting spent none)", e.Payload, e.Attempts)
 			}
 		}
 	})

@@ -36,6 +36,7 @@ const (
 	AuditProjectCreated = "billing_project.created"
 	AuditRepoBound      = "repository.bound"
 	AuditProviderKeyAdd = "provider_key.added"
+	AuditDeliveryRetry  = "delivery.retried"
 )
 
 // AuditFilter selects audit events. Zero fields match everything.

@@ -100,7 +100,10 @@ type Delivery struct {
 	ReceivedAt     time.Time `json:"received_at"`
 	State          string    `json:"state"` // pending, done or failed
 	Attempts       int       `json:"attempts"`
-	LastError      string    `json:"last_error,omitempty"`
+	// Deferrals counts tries put off for a rate limit or an unavailable
+	// dependency; they never count toward the attempt limit.
+	Deferrals int    `json:"deferrals"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // The states of a recorded delivery.

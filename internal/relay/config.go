@@ -58,6 +58,7 @@ type Config struct {
 	// AuditCheckpointEvery is how many new audit events make a signed
 	// checkpoint of the chain's head (0: audit.Checkpointer's default).
 	AuditCheckpointEvery int64
+	RepublishQueuedAfter     time.Duration
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -99,6 +100,7 @@ var settings = []setting{
 	{"github-oauth-client-secret", "PATCHPANDA_GITHUB_OAUTH_CLIENT_SECRET", "dashboard sign-in with GitHub: the OAuth App's client secret", ""},
 	{"github-oauth-redirect-url", "PATCHPANDA_GITHUB_OAUTH_REDIRECT_URL", "dashboard sign-in with GitHub: the redirect URL, https://RELAY/auth/callback", ""},
 	{"audit-checkpoint-every", "PATCHPANDA_AUDIT_CHECKPOINT_EVERY", "how many new audit events make a signed checkpoint of the chain's head (also taken at start and shutdown, and logged)", "100"},
+	{"republish-queued-after", "PATCHPANDA_REPUBLISH_QUEUED_AFTER", "how long a job may stay queued after its publication to Redis or SQS before it is published again (the queue may have lost it)", "15m"},
 }
 
 func flags() []cli.Flag {
@@ -260,6 +262,9 @@ func configFrom(cmd *cli.Command) (Config, error) {
 		bad("audit-checkpoint-every", "%q is not a whole number between 1 and 1000000", cmd.String("audit-checkpoint-every"))
 	} else {
 		c.AuditCheckpointEvery = n
+	}
+	if c.RepublishQueuedAfter, err = time.ParseDuration(cmd.String("republish-queued-after")); err != nil || c.RepublishQueuedAfter < time.Second {
+		bad("republish-queued-after", "%q is not a duration of at least 1s", cmd.String("republish-queued-after"))
 	}
 	return c, errors.Join(errs...)
 }

@@ -52,7 +52,10 @@ type Relay struct {
 	Reconciler *intake.Reconciler
 	Jobs       *jobs.Service
 	Coverage   *coveragesvc.Service
-	queue      publisher
+	// Sweeper republishes jobs an external queue may have lost (redis and
+	// sqs backends only; nil for db).
+	Sweeper *outbox.Sweeper
+	queue   publisher
 
 	ln     net.Listener
 	server *http.Server
@@ -119,11 +122,12 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.queue, err = openQueue(ctx, cfg, db); err != nil {
 		return nil, err
 	}
-	ready := []httpapi.Check{{Name: "database", Check: db.Ping}, {Name: "queue", Check: r.queue.Ping}}
+	ready := []httpapi.Check{{Name: "database", Check: db.Writable}, {Name: "queue", Check: r.queue.Ping}}
 
 	publishRunner := outbox.New(db, store.OutboxPublish, publish(r.queue), logger)
 	sender := &feedback.Sender{GitHub: r.GitHub, DB: db, Limit: ratelimit.New[int64](80, 20, time.Now)}
 	githubRunner := outbox.New(db, store.OutboxGitHub, sender.Send, logger)
+	githubRunner.Budget = r.GitHub.Budget()
 	r.Jobs = jobs.NewService(db, r.GitHub, logger)
 	if dq, ok := r.queue.(*dbqueue.Queue); ok {
 		r.Jobs.Leaser = dq
@@ -149,6 +153,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		r.Processor.Lease = cfg.DeliveryLease
 	}
 	r.Processor.AfterCommit = r.Jobs.Enqueued
+	r.Processor.Budget = r.GitHub.Budget()
 	r.Recorder.OnRecorded = func(int) { r.Processor.Wake() }
 	r.Metrics.WatchBacklog(func(ctx context.Context) (metrics.Backlog, error) {
 		d, jobs, outbox, err := db.Backlog(ctx)
@@ -163,6 +168,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	}
 	if r.GitHub.Enabled() {
 		r.workers = append(r.workers, r.Reconciler.Run)
+	}
+	if cfg.QueueBackend != "db" {
+		age := cfg.RepublishQueuedAfter
+		if age <= 0 {
+			age = 15 * time.Minute
+		}
+		r.Sweeper = &outbox.Sweeper{DB: db, Logger: logger, Age: age, Published: publishRunner.Wake}
+		r.workers = append(r.workers, r.Sweeper.Run)
 	}
 	r.workers = append(r.workers, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
@@ -194,7 +207,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		Metrics:  r.Metrics.Handler(),
 		Observer: r.Metrics,
 		Ready:    ready,
-		Routes:   append([]func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage), httpapi.CoverageViewRoutes(r.Coverage)}, web...),
+		Routes: append([]func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage), httpapi.CoverageViewRoutes(r.Coverage),
+			httpapi.DeliveryRoutes(&intake.Failed{DB: db, Wake: r.Processor.Wake})}, web...),
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
 			Logger: logger, Metrics: r.Metrics,

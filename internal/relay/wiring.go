@@ -25,7 +25,12 @@ import (
 // instead of making them. A private key file ending in ".sealed" (as /setup
 // writes) is opened with the secrets keeper.
 func openGitHub(ctx context.Context, cfg Config, logger *slog.Logger, observe func(method, route string, status int, d time.Duration), keeper *secrets.Keeper) (*githubapp.Client, error) {
-	gc := githubapp.Config{AppID: cfg.GitHubAppID, BaseURL: cfg.GitHubAPIURL, Observe: observe}
+	// A call waits out a spent rate limit only briefly: the processor and
+	// the outbox work through one batch at a time, and a long wait in one
+	// call would hold every other installation's work behind it. A longer
+	// limit comes back as an error with its reset time; the work is put
+	// off until then without spending an attempt.
+	gc := githubapp.Config{AppID: cfg.GitHubAppID, BaseURL: cfg.GitHubAPIURL, Observe: observe, MaxWait: 5 * time.Second}
 	if cfg.GitHubPrivateKey != "" {
 		pem, err := os.ReadFile(cfg.GitHubPrivateKey)
 		if err != nil {

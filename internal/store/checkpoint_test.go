@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,7 +25,9 @@ func TestCheckpointsKeepTheSQLiteLogCopiedBack(t *testing.T) {
 	go func() { db.RunCheckpoints(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	for i := range 200 {
-		ds := []*patchpanda.Delivery{{AppID: 1, DeliveryID: time.Now().String() + string(rune('a'+i%26)), Event: "ping", Payload: make([]byte, 4096)}}
+		payload := make([]byte, 4096)
+		_, _ = rand.Read(payload) // incompressible: stored at full size
+		ds := []*patchpanda.Delivery{{AppID: 1, DeliveryID: time.Now().String() + string(rune('a'+i%26)), Event: "ping", Payload: payload}}
 		if _, err := db.RecordDeliveries(ctx, ds); err != nil {
 			t.Fatal(err)
 		}

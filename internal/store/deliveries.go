@@ -35,7 +35,7 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		}
 		n := len(args)
 		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+10)
-		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, d.Payload, d.ReceivedAt)
+		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, packPayload(d.Payload), d.ReceivedAt)
 	}
 	sb.WriteString(` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`)
 	rows, err := q.query(ctx, sb.String(), args...)
@@ -70,13 +70,16 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 	return out, nil
 }
 
-const deliveryColumns = `id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, state, attempts, last_error`
+const deliveryColumns = `id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, state, attempts, deferrals, last_error`
 
 func scanDelivery(row interface{ Scan(...any) error }) (patchpanda.Delivery, error) {
 	var d patchpanda.Delivery
 	err := row.Scan(&d.ID, &d.AppID, &d.DeliveryID, &d.Event, &d.Action, &d.InstallationID, &d.Repository,
-		&d.RepositoryID, &d.Sender, &d.Payload, &d.ReceivedAt, &d.State, &d.Attempts, &d.LastError)
+		&d.RepositoryID, &d.Sender, &d.Payload, &d.ReceivedAt, &d.State, &d.Attempts, &d.Deferrals, &d.LastError)
 	d.ReceivedAt = d.ReceivedAt.UTC()
+	if err == nil && len(d.Payload) > 0 {
+		d.Payload, err = unpackPayload(d.Payload)
+	}
 	return d, err
 }
 
@@ -84,15 +87,32 @@ func scanDelivery(row interface{ Scan(...any) error }) (patchpanda.Delivery, err
 // lease, under token, and returns them oldest first. A delivery whose lease
 // runs out (its processor died) is claimed again by the next caller.
 func (q *Queries) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration, token string) ([]patchpanda.Delivery, error) {
+	return q.ClaimDeliveriesExcept(ctx, limit, lease, token, nil)
+}
+
+// ClaimDeliveriesExcept is ClaimDeliveries leaving alone the deliveries of
+// the installations in skip (their GitHub budget is spent): they are not
+// claimed, so not rewritten, until the caller stops skipping them.
+func (q *Queries) ClaimDeliveriesExcept(ctx context.Context, limit int, lease time.Duration, token string, skip []int64) ([]patchpanda.Delivery, error) {
 	now := q.now()
 	skipLocked := ""
 	if q.dialect == Postgres {
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
+	args := []any{now.Add(lease), token, now, limit}
+	except := ""
+	if len(skip) > 0 {
+		in := make([]string, len(skip))
+		for i, id := range skip {
+			args = append(args, id)
+			in[i] = fmt.Sprintf("$%d", len(args))
+		}
+		except = " AND installation_id NOT IN (" + strings.Join(in, ", ") + ")"
+	}
 	rows, err := q.query(ctx, `UPDATE deliveries SET locked_until = $1, lease_token = $2, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $3
-			AND (locked_until IS NULL OR locked_until < $3) ORDER BY id LIMIT $4`+skipLocked+`)
-		RETURNING `+deliveryColumns, now.Add(lease), token, now, limit)
+			AND (locked_until IS NULL OR locked_until < $3)`+except+` ORDER BY id LIMIT $4`+skipLocked+`)
+		RETURNING `+deliveryColumns, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim deliveries: %w", err)
 	}
@@ -165,6 +185,88 @@ func (q *Queries) RetryDelivery(ctx context.Context, id int64, token string, nex
 		return fmt.Errorf("store: retry delivery %d: %w", id, err)
 	}
 	return nil
+}
+
+// DeferDelivery releases a claimed delivery to be tried again at next
+// without spending an attempt: the try was put off by a rate limit or an
+// unavailable dependency, not failed by the delivery. It counts a deferral
+// and records why.
+func (q *Queries) DeferDelivery(ctx context.Context, id int64, token string, next time.Time, reason string) error {
+	_, err := q.exec(ctx, `UPDATE deliveries SET next_attempt_at = $1, last_error = $2, locked_until = NULL, lease_token = '',
+			attempts = attempts - 1, deferrals = deferrals + 1
+		WHERE id = $3 AND lease_token = $4 AND state = 'pending'`, ts(next), reason, id, token)
+	if err != nil {
+		return fmt.Errorf("store: defer delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// DeliveryFilter selects deliveries to list.
+type DeliveryFilter struct {
+	State string // "" for any
+	// Before lists deliveries with an id below it (keyset pagination);
+	// 0 starts at the newest.
+	Before int64
+	Limit  int // 1 to 500; 0 means 100
+}
+
+// Deliveries lists recorded deliveries, newest first, without payloads.
+func (q *Queries) Deliveries(ctx context.Context, f DeliveryFilter) ([]patchpanda.Delivery, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 500)
+	where, args := []string{"1 = 1"}, []any{}
+	if f.State != "" {
+		args = append(args, f.State)
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if f.Before > 0 {
+		args = append(args, f.Before)
+		where = append(where, fmt.Sprintf("id < $%d", len(args)))
+	}
+	args = append(args, f.Limit)
+	noPayload := "x''" // the payload is not listed: an empty blob in its place
+	if q.dialect == Postgres {
+		noPayload = "''::bytea"
+	}
+	rows, err := q.query(ctx, `SELECT id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, `+noPayload+`, received_at, state, attempts, deferrals, last_error
+		FROM deliveries WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []patchpanda.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list deliveries: %w", err)
+		}
+		d.Payload = nil
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RetryFailedDelivery puts a failed delivery back to be processed now,
+// with its attempts reset. It returns an ENOTFOUND error for an unknown id
+// and an ECONFLICT error for a delivery that has not failed.
+func (q *Queries) RetryFailedDelivery(ctx context.Context, id int64) (patchpanda.Delivery, error) {
+	res, err := q.exec(ctx, `UPDATE deliveries SET state = 'pending', attempts = 0, deferrals = 0, next_attempt_at = $1,
+			locked_until = NULL, lease_token = '', processed_at = NULL
+		WHERE id = $2 AND state = 'failed'`, q.now(), id)
+	if err != nil {
+		return patchpanda.Delivery{}, fmt.Errorf("store: retry delivery %d: %w", id, err)
+	}
+	d, gerr := scanDelivery(q.queryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
+	if gerr != nil {
+		return d, fmt.Errorf("store: retry delivery %d: %w", id, notFound(gerr, "delivery %d not found", id))
+	}
+	d.Payload = nil
+	if n, _ := res.RowsAffected(); n != 1 {
+		return d, patchpanda.Errorf(patchpanda.ECONFLICT, "delivery %d is %s, not failed: only a failed delivery can be retried", id, d.State)
+	}
+	return d, nil
 }
 
 // Delivery returns one recorded delivery by App and delivery id. It returns

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,9 @@ type OutboxEntry struct {
 	JobID    string
 	Payload  []byte
 	Attempts int
+	// InstallationID is the installation whose GitHub budget carrying the
+	// entry out spends, or 0.
+	InstallationID int64
 }
 
 // Outbox kinds.
@@ -26,13 +30,19 @@ const (
 
 // AddOutbox writes an entry to carry out after commit.
 func (q *Queries) AddOutbox(ctx context.Context, kind, jobID string, payload []byte) error {
+	return q.AddOutboxFor(ctx, kind, jobID, 0, payload)
+}
+
+// AddOutboxFor writes an entry that spends installationID's GitHub budget,
+// so that the runner leaves it untouched while that budget is spent.
+func (q *Queries) AddOutboxFor(ctx context.Context, kind, jobID string, installationID int64, payload []byte) error {
 	var job any
 	if jobID != "" {
 		job = jobID
 	}
 	now := q.now()
-	if _, err := q.exec(ctx, `INSERT INTO outbox (kind, job_id, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)`,
-		kind, job, payload, now); err != nil {
+	if _, err := q.exec(ctx, `INSERT INTO outbox (kind, job_id, installation_id, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+		kind, job, installationID, payload, now); err != nil {
 		return fmt.Errorf("store: add outbox %s: %w", kind, err)
 	}
 	q.outboxAdded++
@@ -41,15 +51,32 @@ func (q *Queries) AddOutbox(ctx context.Context, kind, jobID string, payload []b
 
 // ClaimOutbox leases up to limit due entries of kind, oldest first.
 func (q *Queries) ClaimOutbox(ctx context.Context, kind string, limit int, lease time.Duration) ([]OutboxEntry, error) {
+	return q.ClaimOutboxExcept(ctx, kind, limit, lease, nil)
+}
+
+// ClaimOutboxExcept is ClaimOutbox leaving alone the entries of the
+// installations in skip (their GitHub budget is spent): they are not
+// claimed, so not rewritten, while the caller skips them.
+func (q *Queries) ClaimOutboxExcept(ctx context.Context, kind string, limit int, lease time.Duration, skip []int64) ([]OutboxEntry, error) {
 	now := q.now()
 	skipLocked := ""
 	if q.dialect == Postgres {
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
+	args := []any{now.Add(lease), kind, now, limit}
+	except := ""
+	if len(skip) > 0 {
+		in := make([]string, len(skip))
+		for i, id := range skip {
+			args = append(args, id)
+			in[i] = fmt.Sprintf("$%d", len(args))
+		}
+		except = " AND installation_id NOT IN (" + strings.Join(in, ", ") + ")"
+	}
 	rows, err := q.query(ctx, `UPDATE outbox SET locked_until = $1, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox WHERE kind = $2 AND published_at IS NULL AND next_attempt_at <= $3
-			AND (locked_until IS NULL OR locked_until < $3) ORDER BY id LIMIT $4`+skipLocked+`)
-		RETURNING id, kind, COALESCE(job_id, ''), payload, attempts`, now.Add(lease), kind, now, limit)
+			AND (locked_until IS NULL OR locked_until < $3)`+except+` ORDER BY id LIMIT $4`+skipLocked+`)
+		RETURNING id, kind, COALESCE(job_id, ''), payload, attempts, installation_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox: %w", err)
 	}
@@ -57,7 +84,7 @@ func (q *Queries) ClaimOutbox(ctx context.Context, kind string, limit int, lease
 	var out []OutboxEntry
 	for rows.Next() {
 		var e OutboxEntry
-		if err := rows.Scan(&e.ID, &e.Kind, &e.JobID, &e.Payload, &e.Attempts); err != nil {
+		if err := rows.Scan(&e.ID, &e.Kind, &e.JobID, &e.Payload, &e.Attempts, &e.InstallationID); err != nil {
 			return nil, fmt.Errorf("store: claim outbox: %w", err)
 		}
 		out = append(out, e)
@@ -86,6 +113,16 @@ func (q *Queries) FinishOutbox(ctx context.Context, id int64) error {
 func (q *Queries) RetryOutbox(ctx context.Context, id int64, next time.Time, reason string) error {
 	if _, err := q.exec(ctx, `UPDATE outbox SET next_attempt_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3`, ts(next), reason, id); err != nil {
 		return fmt.Errorf("store: retry outbox %d: %w", id, err)
+	}
+	return nil
+}
+
+// DeferOutbox schedules an entry again at next without spending a try: it
+// waited on a rate limit or an outage. It records why.
+func (q *Queries) DeferOutbox(ctx context.Context, id int64, next time.Time, reason string) error {
+	if _, err := q.exec(ctx, `UPDATE outbox SET next_attempt_at = $1, locked_until = NULL, last_error = $2, attempts = attempts - 1 WHERE id = $3`,
+		ts(next), reason, id); err != nil {
+		return fmt.Errorf("store: defer outbox %d: %w", id, err)
 	}
 	return nil
 }
@@ -132,4 +169,27 @@ func (q *Queries) Backlog(ctx context.Context) (deliveries int, jobs, outbox map
 		return 0, nil, nil, err
 	}
 	return deliveries, jobs, outbox, nil
+}
+
+// RepublishQueued writes a new publish entry for each job (at most limit)
+// that is still queued although its last publication was carried out
+// before cutoff and none is pending: a queue that lost it (a Redis restart
+// without persistence) gets it again. The entry repeats the last one's
+// message, so its id and attempt, the consumers' idempotency key, stay the
+// same. It returns how many it wrote.
+func (q *Queries) RepublishQueued(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	now := q.now()
+	res, err := q.exec(ctx, `INSERT INTO outbox (kind, job_id, payload, created_at, next_attempt_at)
+		SELECT kind, job_id, payload, $1, $1 FROM outbox WHERE id IN (
+			SELECT MAX(o.id) FROM outbox o JOIN jobs j ON j.id = o.job_id
+			WHERE j.state = 'queued' AND o.kind = 'publish'
+			GROUP BY o.job_id
+			HAVING SUM(CASE WHEN o.published_at IS NULL THEN 1 ELSE 0 END) = 0 AND MAX(o.published_at) < $2
+			LIMIT $3)`, now, ts(cutoff), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: republish queued jobs: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	q.outboxAdded += int(n)
+	return int(n), nil
 }

@@ -158,17 +158,28 @@ func (q *Queue) Publish(ctx context.Context, m patchpanda.Message) error {
 	if err := q.check(ctx, "publish"); err != nil {
 		return err
 	}
-	err = q.client.XAdd(ctx, &redis.XAddArgs{
-		Stream: q.stream,
-		// id and attempt are copies, for people reading the stream with
-		// XRANGE; consumers read only message.
-		Values: []any{"message", b, "id", m.ID, "attempt", m.Attempt},
-	}).Err()
+	// id and attempt are copies, for people reading the stream with
+	// XRANGE; consumers read only message.
+	err = publishScript.Run(ctx, q.client, []string{q.stream}, q.group, b, m.ID, m.Attempt).Err()
 	if err != nil {
 		return fmt.Errorf("redisqueue: publish %s attempt %d: %w", m.ID, m.Attempt, err)
 	}
 	return nil
 }
+
+// publishScript appends a message to the stream, first creating the
+// consumer group when it is missing: a Redis restarted without persistence
+// comes back empty, and XADD alone would make a stream whose workers get
+// NOGROUP until one of ours happens to recreate the group. The group
+// starts at "0", so the entries published since are read.
+var publishScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+else
+  local ok = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0')
+end
+return redis.call('XADD', KEYS[1], '*', 'message', ARGV[2], 'id', ARGV[3], 'attempt', ARGV[4])
+`)
 
 // reclaimScript claims, for ARGV[2], the first pending entry idle at least
 // ARGV[3] ms: a lease that ran out. It returns {id, fields, deliveries} or

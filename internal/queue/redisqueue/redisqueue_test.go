@@ -224,3 +224,30 @@ func TestForeignReceipts(t *testing.T) {
 		t.Errorf("Extend of an entry that does not exist = %v, want ErrLeaseLost", err)
 	}
 }
+
+// Redis restarted without persistence comes back empty: the next publish
+// recreates the stream with its consumer group, so a worker reading the
+// group (not only ours, which recreates it itself) gets the job.
+func TestPublishRecreatesAGroupARestartLost(t *testing.T) {
+	url := redisURL(t)
+	stream := testStream(t, url)
+	q := open(t, redisqueue.Options{URL: url, Stream: stream})
+	opts, _ := redis.ParseURL(url)
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx := t.Context()
+	if err := c.Del(ctx, stream).Err(); err != nil { // what a restart without AOF leaves
+		t.Fatal(err)
+	}
+	if err := q.Publish(ctx, queuetest.Message("after-restart", 1)); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := c.XInfoGroups(ctx, stream).Result()
+	if err != nil || len(groups) != 1 || groups[0].Name != "workers" {
+		t.Fatalf("groups after publishing into an empty Redis = %+v, %v; want the workers group", groups, err)
+	}
+	res, err := c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "workers", Consumer: "plain-worker", Streams: []string{stream, ">"}, Count: 10, Block: -1}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+		t.Fatalf("a plain XREADGROUP got %+v, %v; want the one job", res, err)
+	}
+}

@@ -1,13 +1,19 @@
 // Command bench measures webhook intake on this machine: accepted deliveries
-// per second and time to answer, at a fixed rate and at full speed, for a
-// relay on SQLite, a relay on PostgreSQL (with -postgres), and a bare
-// handler that only verifies the signature and answers 202 (the floor).
-// Everything runs on loopback. Run it with `make bench`.
+// per second and time to answer, for a relay on SQLite, a relay on
+// PostgreSQL (with -postgres), and a bare handler that only verifies the
+// signature and answers 202 (the ceiling), for each delivery size the
+// load generator has (installation_repositories ~2 KB, issue_comment
+// ~16 KB, pull_request ~28 KB), and prints each relay's ratio to the bare
+// handler for the same size in the same run. The senders run in a process
+// of their own (this binary with -send), so the relay does not share its
+// scheduler with them. Everything runs on loopback. Run it with
+// `make bench`.
 package main
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,9 +22,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +45,16 @@ func main() {
 	rate := flag.Int("rate", 1000, "fixed rate in deliveries per second")
 	workers := flag.Int("workers", 64, "concurrent senders at full speed")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	send := flag.String("send", "", "internal: send deliveries to this URL and print the result as JSON")
+	fixture := flag.String("fixture", "", "internal: with -send, the fixture to send")
 	flag.Parse()
+	if *send != "" {
+		if err := sendAndReport(*send, *fixture, *dur, *rate, *workers); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -97,24 +114,61 @@ func run(pg string, dur time.Duration, rate, workers int) error {
 	}()
 
 	fmt.Printf("machine: %d cores (%s), %s/%s, %s\n", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	fmt.Printf("payload: installation_repositories, %d bytes, signed; each run %s\n\n", len(webhookload.InstallationRepositories(1)), dur)
-	fmt.Println("| target | load | accepted/s | p50 | p99 | max | failed |")
+	fmt.Printf("senders: a separate process, %d at full speed; each run %s\n\n", workers, dur)
+	fmt.Println("| payload | target | accepted/s | ratio to bare | p50 | p99 | failed |")
 	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-	for i, t := range targets {
-		for _, mode := range []struct {
-			name    string
-			rate    int
-			workers int
-		}{{fmt.Sprintf("fixed %d/s", rate), rate, 64}, {fmt.Sprintf("full speed, %d senders", workers), 0, workers}} {
-			res := webhookload.Run(ctx, webhookload.Options{
-				URL: t.url, Secret: secret, Rate: mode.rate, Duration: dur, Workers: mode.workers,
-				Payload: webhookload.InstallationRepositories, IDPrefix: fmt.Sprintf("%d-%d-%d-", time.Now().UnixNano(), i, mode.rate),
-			})
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d |\n", t.name, mode.name, res.PerSecond(),
-				ms(res.P50), ms(res.P99), ms(res.Max), res.Failed)
+	for _, fx := range webhookload.Fixtures() {
+		var bareRate float64
+		for i, t := range targets {
+			res, err := sendFrom(t.url, fx.Name, dur, workers, i)
+			if err != nil {
+				return err
+			}
+			ratio := "1"
+			if i == 0 {
+				bareRate = res.PerSecond()
+			} else if bareRate > 0 {
+				ratio = fmt.Sprintf("%.2f", res.PerSecond()/bareRate)
+			}
+			fmt.Printf("| %s (%.1f KB) | %s | %.0f | %s | %s | %s | %d |\n", fx.Name, float64(fx.Size())/1000, t.name, res.PerSecond(),
+				ratio, ms(res.P50), ms(res.P99), res.Failed)
 		}
 	}
 	return nil
+}
+
+// sendFrom runs this binary with -send against url and reads its result.
+func sendFrom(url, fixture string, dur time.Duration, workers, i int) (webhookload.Result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return webhookload.Result{}, err
+	}
+	cmd := exec.Command(exe, "-send", url, "-fixture", fixture, "-duration", dur.String(), "-workers", strconv.Itoa(workers))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return webhookload.Result{}, fmt.Errorf("sender for %s: %w", fixture, err)
+	}
+	var res webhookload.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("sender for %s: %w", fixture, err)
+	}
+	return res, nil
+}
+
+// sendAndReport is the sender process: it sends fixture deliveries to url
+// at full speed and prints the result as JSON (without the accepted ids).
+func sendAndReport(url, fixture string, dur time.Duration, rate, workers int) error {
+	fx, ok := webhookload.FixtureNamed(fixture)
+	if !ok {
+		return fmt.Errorf("-fixture %q: no such fixture", fixture)
+	}
+	res := webhookload.Run(context.Background(), webhookload.Options{
+		URL: url, Secret: secret, Duration: dur, Workers: workers, Event: fx.Event,
+		Payload: fx.Payload, IDPrefix: fmt.Sprintf("%d-%s-", time.Now().UnixNano(), fx.Name),
+	})
+	res.AcceptedIDs = nil
+	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
