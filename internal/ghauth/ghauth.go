@@ -26,16 +26,29 @@ type GitHub interface {
 // Authenticator maps a GitHub token to a principal. Only grants of the
 // server config's rbac section that cover every repository (no repos:
 // pattern) count: the API is not about one repository. Answers are cached
-// for five minutes under a hash of the token.
+// for five minutes under a hash of the token, and tokens GitHub refused for
+// RejectedTTL, so a stream of junk tokens costs one call to GitHub each at
+// most once (the API's per-address limit on failures bounds the rest).
 type Authenticator struct {
-	GitHub GitHub
-	RBAC   config.RBAC
-	cache  *authz.Cache[[32]byte, *patchpanda.Principal]
+	GitHub   GitHub
+	RBAC     config.RBAC
+	cache    *authz.Cache[[32]byte, *patchpanda.Principal]
+	rejected *authz.Cache[[32]byte, struct{}]
 }
+
+// RejectedTTL is how long a token GitHub refused is refused again without
+// asking.
+const RejectedTTL = time.Minute
 
 // New returns an Authenticator over gh and rbac.
 func New(gh GitHub, rbac config.RBAC) *Authenticator {
-	return &Authenticator{GitHub: gh, RBAC: rbac, cache: authz.NewCache[[32]byte, *patchpanda.Principal](5*time.Minute, 10000, time.Now)}
+	return &Authenticator{GitHub: gh, RBAC: rbac, cache: authz.NewCache[[32]byte, *patchpanda.Principal](5*time.Minute, 10000, time.Now),
+		rejected: authz.NewCache[[32]byte, struct{}](RejectedTTL, 10000, time.Now)}
+}
+
+// errRejected is the answer for a token GitHub does not accept.
+func errRejected() error {
+	return patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "GitHub did not accept the token: use an API key (ppk_…) or a valid GitHub token")
 }
 
 // Authenticate returns the principal of a GitHub token: Kind "github_user",
@@ -47,10 +60,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*patchp
 	if p, ok := a.cache.Get(key); ok {
 		return p, nil
 	}
+	if _, ok := a.rejected.Get(key); ok {
+		return nil, errRejected()
+	}
 	u, err := a.GitHub.AuthenticatedUser(ctx, token)
 	if err != nil {
 		if patchpanda.ErrorCode(err) == patchpanda.EUNAUTHORIZED {
-			return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "GitHub did not accept the token: use an API key (ppk_…) or a valid GitHub token")
+			a.rejected.Set(key, struct{}{})
+			return nil, errRejected()
 		}
 		return nil, fmt.Errorf("ghauth: %w", err)
 	}

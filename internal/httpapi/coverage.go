@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -66,13 +65,12 @@ func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 			if err != nil {
 				return err
 			}
+			// Uploads may be large: they get their own read and write
+			// deadlines instead of the server's short ones.
+			extendDeadlines(w, s.Limits.UploadTimeout, s.Limits.UploadTimeout+time.Minute)
 			body := http.MaxBytesReader(w, r.Body, svc.MaxUploadBytes())
 			res, created, err := svc.Upload(r.Context(), PrincipalFrom(r.Context()), params, body)
-			var ra RetryAfterError
-			if errors.As(err, &ra) {
-				w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (ra.RetryAfter()+time.Second-1)/time.Second))))
-			}
-			if err != nil {
+			if err != nil { // writeError sets Retry-After from a RetryAfterError
 				return err
 			}
 			if strings.HasPrefix(res.URL, "/") {

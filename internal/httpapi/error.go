@@ -58,7 +58,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status >= 500 {
+	setRetryAfter(w, err)
+	var limited *limitedError
+	if status >= 500 && !errors.As(err, &limited) { // a limit hit is logged by limits.Reporter, once a minute
 		logger.ErrorContext(r.Context(), "request failed", "error", err, "request_id", RequestID(r.Context()))
 	}
 	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: patchpanda.ErrorMessage(err)}})
