@@ -24,6 +24,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/intake"
 	"github.com/patchpanda/patchpanda/internal/jobs"
 	"github.com/patchpanda/patchpanda/internal/keys"
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/metrics"
 	"github.com/patchpanda/patchpanda/internal/outbox"
 	"github.com/patchpanda/patchpanda/internal/queue/dbqueue"
@@ -170,7 +171,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.GitHub.Enabled() {
 		creds.Other = ghauth.New(r.GitHub, server.RBAC) // gh patchpanda: people's own GitHub tokens
 	}
+	reporter := &limits.Reporter{Logger: logger, Count: r.Metrics.LimitHit}
+	r.Metrics.InitLimits(limits.All)
 	api := &httpapi.Server{
+		Limits: httpapi.Limits{AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, LongPollsPerKey: cfg.LongPollsPerKey,
+			UploadTimeout: cfg.CoverageUploadTimeout, Reporter: reporter},
 		Logger:   logger,
 		Auth:     creds,
 		Keys:     r.Keys,
@@ -181,7 +186,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage)},
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
-			Logger: logger, Metrics: r.Metrics,
+			Logger: logger, Metrics: r.Metrics, Limits: reporter,
+			MaxBytes: cfg.WebhookMaxBytes, MemoryBudget: cfg.WebhookMemory, ReadTimeout: cfg.WebhookReadTimeout,
 		},
 	}
 
@@ -190,15 +196,24 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		return nil, fmt.Errorf("PATCHPANDA_ADDR: cannot listen on %s: %w", cfg.Addr, err)
 	}
 	r.ln = ln
-	r.server = &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // coverage uploads can be large
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	r.server = httpapi.NewHTTPServer(api.Handler(), httpapi.Timeouts{
+		ReadHeader:     orDefault(cfg.ReadHeaderTimeout, 10*time.Second),
+		Read:           orDefault(cfg.ReadTimeout, 30*time.Second),
+		Write:          orDefault(cfg.WriteTimeout, 60*time.Second),
+		Idle:           orDefault(cfg.IdleTimeout, 2*time.Minute),
+		MaxHeaderBytes: int(orDefault(cfg.MaxHeaderBytes, 64<<10)),
+	})
+	r.server.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	return r, nil
+}
+
+// orDefault returns v, or def when v is zero (a Config built in code
+// rather than from flags).
+func orDefault[T int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // Addr returns the address the relay listens on (useful after ":0").
