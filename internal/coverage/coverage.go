@@ -288,7 +288,15 @@ const maxLine = 16 << 20
 //
 // On failure Parse returns a *ParseError (or an error from r or emit,
 // wrapped) and zero Totals; files already emitted must then be discarded.
+//
+// Parse applies DefaultLimits; see ParseWith.
 func Parse(r io.Reader, format Format, emit func(*File) error) (Totals, error) {
+	return ParseWith(r, format, DefaultLimits(), emit)
+}
+
+// ParseWith is Parse with the given budget: when the report exceeds lim it
+// returns a *LimitError (see Limits for what is counted, and when).
+func ParseWith(r io.Reader, format Format, lim Limits, emit func(*File) error) (Totals, error) {
 	// A report that can be read twice lets LCOV totals merge repeated
 	// records without a digest of every file (see lcovSum).
 	var reopen func() (*bufio.Reader, error)
@@ -327,14 +335,14 @@ func Parse(r io.Reader, format Format, emit func(*File) error) (Totals, error) {
 	var t Totals
 	switch format {
 	case LCOV:
-		t, err = parseLCOVTwice(br, emit, reopen)
+		t, err = parseLCOVTwice(br, lim, emit, reopen)
 	case Go:
 		// A large profile on disk is read in parts, one per CPU.
 		ra, isRA := r.(io.ReaderAt)
 		done := false
 		if isRA && seekable && !gz {
 			if end, serr := rs.Seek(0, io.SeekEnd); serr == nil {
-				t, done, err = parseGoParallel(ra, pos, end-pos, min(runtime.GOMAXPROCS(0), 4), 8<<20, emit)
+				t, done, err = parseGoParallel(ra, pos, end-pos, min(runtime.GOMAXPROCS(0), 4), 8<<20, lim, emit)
 				if !done {
 					if br, err = reopen(); err != nil {
 						return Totals{}, err
@@ -345,16 +353,16 @@ func Parse(r io.Reader, format Format, emit func(*File) error) (Totals, error) {
 			}
 		}
 		if !done {
-			t, err = parseGo(br, emit)
+			t, err = parseGo(br, newBudget(lim), emit)
 		}
 	case Cobertura:
-		t, err = parseCobertura(br, emit)
+		t, err = parseCobertura(br, newBudget(lim), emit)
 	case JaCoCo:
-		t, err = parseJaCoCo(br, emit)
+		t, err = parseJaCoCo(br, newBudget(lim), emit)
 	case Clover:
-		t, err = parseClover(br, emit)
+		t, err = parseClover(br, newBudget(lim), emit)
 	case Istanbul:
-		t, err = parseIstanbul(br, emit)
+		t, err = parseIstanbul(br, newBudget(lim), emit)
 	default:
 		_, err = ParseFormat(string(format))
 	}
@@ -369,12 +377,12 @@ func Parse(r io.Reader, format Format, emit func(*File) error) (Totals, error) {
 // report repeats a path and can be read again, a second time (without
 // emitting) merging only the repeated paths exactly. Without reopen, every
 // path is merged exactly in one pass.
-func parseLCOVTwice(br *bufio.Reader, emit func(*File) error, reopen func() (*bufio.Reader, error)) (Totals, error) {
+func parseLCOVTwice(br *bufio.Reader, lim Limits, emit func(*File) error, reopen func() (*bufio.Reader, error)) (Totals, error) {
 	if reopen == nil {
-		return parseLCOV(br, emit, newLCOVSum(func(uint64) bool { return true }))
+		return parseLCOV(br, newBudget(lim), emit, newLCOVSum(func(uint64) bool { return true }))
 	}
 	first := newLCOVSum(func(uint64) bool { return false })
-	t, err := parseLCOV(br, emit, first)
+	t, err := parseLCOV(br, newBudget(lim), emit, first)
 	if err != nil || !first.repeats() {
 		return t, err
 	}
@@ -383,7 +391,7 @@ func parseLCOVTwice(br *bufio.Reader, emit func(*File) error, reopen func() (*bu
 		return Totals{}, err
 	}
 	counts := first.counts
-	return parseLCOV(br2, func(*File) error { return nil }, newLCOVSum(func(h uint64) bool { return counts[h] > 1 }))
+	return parseLCOV(br2, newBudget(lim), func(*File) error { return nil }, newLCOVSum(func(h uint64) bool { return counts[h] > 1 }))
 }
 
 // open returns a buffered reader over r, decompressing gzip when the data
@@ -414,10 +422,15 @@ type Report struct {
 // Collect parses a report like Parse and returns it merged per file (lines
 // of a path named more than once are merged as Merge does within one
 // session: hits add up). It returns nil and the error when the report is
-// malformed.
+// malformed. Collect applies DefaultLimits; see CollectWith.
 func Collect(r io.Reader, format Format) (*Report, Totals, error) {
+	return CollectWith(r, format, DefaultLimits())
+}
+
+// CollectWith is Collect with the given budget (see ParseWith).
+func CollectWith(r io.Reader, format Format, lim Limits) (*Report, Totals, error) {
 	rep := &Report{Files: map[string]*File{}}
-	t, err := Parse(r, format, func(f *File) error {
+	t, err := ParseWith(r, format, lim, func(f *File) error {
 		if old, ok := rep.Files[f.Path]; ok {
 			rep.Files[f.Path] = mergeFiles(old, f)
 			return nil

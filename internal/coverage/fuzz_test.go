@@ -81,7 +81,7 @@ func FuzzGo(f *testing.F) {
 		// Reading in parts, when it accepts the input, must agree with
 		// reading in order.
 		want, err := Parse(struct{ io.Reader }{bytes.NewReader(data)}, Go, nil)
-		got, ok, perr := parseGoParallel(bytes.NewReader(data), 0, int64(len(data)), 3, 0, func(*File) error { return nil })
+		got, ok, perr := parseGoParallel(bytes.NewReader(data), 0, int64(len(data)), 3, 0, DefaultLimits(), func(*File) error { return nil })
 		if !ok {
 			return
 		}

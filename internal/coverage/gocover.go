@@ -48,8 +48,8 @@ type goFileBlocks struct {
 // (about 60 bytes each with the index) until the end of input; a repeated
 // block is merged as it is read, as `go tool cover` merges it: OR-ed in set
 // mode, added otherwise. No text is kept.
-func parseGo(br *bufio.Reader, emit func(*File) error) (Totals, error) {
-	st := newGoState("")
+func parseGo(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
+	st := newGoState("", bud)
 	lr := &lineReader{r: br, f: Go}
 	if err := st.read(lr); err != nil {
 		return Totals{}, err
@@ -63,10 +63,11 @@ type goState struct {
 	files    map[string]*goFileBlocks
 	lastName []byte
 	cur      *goFileBlocks
+	bud      *budget
 }
 
-func newGoState(mode string) *goState {
-	return &goState{mode: mode, files: map[string]*goFileBlocks{}}
+func newGoState(mode string, bud *budget) *goState {
+	return &goState{mode: mode, files: map[string]*goFileBlocks{}, bud: bud}
 }
 
 // read adds every line of lr.
@@ -122,6 +123,9 @@ func (st *goState) line(line []byte, bad func(string, ...any) error) error {
 		b = nb
 		st.cur = st.files[string(name)]
 		if st.cur == nil {
+			if err := st.bud.file(string(name)); err != nil {
+				return err
+			}
 			st.cur = &goFileBlocks{index: map[goKey]int32{}, cursor: -1}
 			st.files[string(name)] = st.cur
 		}
@@ -133,7 +137,13 @@ func (st *goState) line(line []byte, bad func(string, ...any) error) error {
 	if b.endLine-b.startLine > maxBlockLines {
 		return bad("block %d.%d,%d.%d spans more than %d lines", b.startLine, b.startCol, b.endLine, b.endCol, maxBlockLines)
 	}
-	if o, isNew := st.cur.find(b); !isNew {
+	o, isNew := st.cur.find(b)
+	if isNew {
+		// The block's lines are budgeted before anything expands them.
+		if err := st.bud.addLines(int64(b.endLine-b.startLine) + 1); err != nil {
+			return err
+		}
+	} else {
 		if o.stmts != b.stmts {
 			return bad("block %d.%d,%d.%d: inconsistent statement count: %d then %d", b.startLine, b.startCol, b.endLine, b.endCol, o.stmts, b.stmts)
 		}
@@ -171,13 +181,24 @@ func (st *goState) merge(o *goBlock, count int64) {
 	o.count = satAdd(o.count, count)
 }
 
-// absorb merges another part of the same profile into st. It returns
-// false when a block's statement count disagrees, for the caller to read
-// the profile again in order and report the line.
-func (st *goState) absorb(other *goState) bool {
+// absorb merges another part of the same profile into st, counting what
+// is new to st against its budget. It returns false when a block's
+// statement count disagrees, for the caller to read the profile again in
+// order and report the line.
+func (st *goState) absorb(other *goState) (bool, error) {
 	for name, ofb := range other.files {
 		fb := st.files[name]
 		if fb == nil {
+			if err := st.bud.file(name); err != nil {
+				return false, err
+			}
+			var span int64
+			for _, b := range ofb.blocks {
+				span += int64(b.endLine-b.startLine) + 1
+			}
+			if err := st.bud.addLines(span); err != nil {
+				return false, err
+			}
 			st.files[name] = ofb
 			continue
 		}
@@ -185,15 +206,18 @@ func (st *goState) absorb(other *goState) bool {
 		for _, b := range ofb.blocks {
 			o, isNew := fb.find(b)
 			if isNew {
+				if err := st.bud.addLines(int64(b.endLine-b.startLine) + 1); err != nil {
+					return false, err
+				}
 				continue
 			}
 			if o.stmts != b.stmts {
-				return false
+				return false, nil
 			}
 			st.merge(o, b.count)
 		}
 	}
-	return true
+	return true, nil
 }
 
 // finish emits every file, sorted by name, and returns the totals.
@@ -240,7 +264,7 @@ func (st *goState) finish(emit func(*File) error) (Totals, error) {
 // returns ok=false, having emitted nothing, when the profile does not
 // suit (small, no mode line first) or a part fails: the caller then reads
 // it in order, which reports errors with their line numbers.
-func parseGoParallel(ra io.ReaderAt, start, size int64, parts int, minSize int64, emit func(*File) error) (t Totals, ok bool, err error) {
+func parseGoParallel(ra io.ReaderAt, start, size int64, parts int, minSize int64, lim Limits, emit func(*File) error) (t Totals, ok bool, err error) {
 	if parts < 2 || size < minSize {
 		return Totals{}, false, nil
 	}
@@ -271,7 +295,9 @@ func parseGoParallel(ra io.ReaderAt, start, size int64, parts int, minSize int64
 	errs := make([]error, len(bounds)-1)
 	var wg sync.WaitGroup
 	for k := range states {
-		states[k] = newGoState(string(mode))
+		// Each part has the whole budget: a part over it means the
+		// profile is over it; absorb counts what the parts add up to.
+		states[k] = newGoState(string(mode), newBudget(lim))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -281,12 +307,20 @@ func parseGoParallel(ra io.ReaderAt, start, size int64, parts int, minSize int64
 	}
 	wg.Wait()
 	for _, e := range errs {
+		var le *LimitError
+		if errors.As(e, &le) {
+			return Totals{}, true, e
+		}
 		if e != nil {
 			return Totals{}, false, nil
 		}
 	}
 	for _, other := range states[1:] {
-		if !states[0].absorb(other) {
+		ok, err := states[0].absorb(other)
+		if err != nil {
+			return Totals{}, true, err
+		}
+		if !ok {
 			return Totals{}, false, nil
 		}
 	}

@@ -40,7 +40,7 @@ type istanbulFile struct {
 // vitest), one file's object at a time. Totals follow istanbul's own
 // summary: a line's hits are the largest count of the statements starting
 // on it, and every location of a branch is one branch.
-func parseIstanbul(br *bufio.Reader, emit func(*File) error) (Totals, error) {
+func parseIstanbul(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
 	d := json.NewDecoder(br)
 	bad := func(key, format string, args ...any) error {
 		return &ParseError{Format: Istanbul, Element: key, Msg: fmt.Sprintf("at byte %d: ", d.InputOffset()) + fmt.Sprintf(format, args...)}
@@ -64,11 +64,18 @@ func parseIstanbul(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 			return Totals{}, bad(key, "file given twice")
 		}
 		seen[key] = struct{}{}
+		if err := bud.file(key); err != nil {
+			return Totals{}, err
+		}
 		var fc istanbulFile
 		if err := d.Decode(&fc); err != nil {
 			return Totals{}, bad(key, "malformed file coverage: %v", jsonErr(err))
 		}
-		f, err := istanbulToFile(key, &fc)
+		f, err := istanbulToFile(key, &fc, bud)
+		var le *LimitError
+		if errors.As(err, &le) {
+			return Totals{}, err
+		}
 		if err != nil {
 			return Totals{}, bad(key, "%v", err)
 		}
@@ -101,7 +108,7 @@ func jsonErr(err error) error {
 	return err
 }
 
-func istanbulToFile(key string, fc *istanbulFile) (*File, error) {
+func istanbulToFile(key string, fc *istanbulFile, bud *budget) (*File, error) {
 	p := fc.Path
 	if p == "" {
 		p = key
@@ -130,7 +137,13 @@ func istanbulToFile(key string, fc *istanbulFile) (*File, error) {
 		if c > 0 {
 			f.StatementsHit++
 		}
-		if old, ok := hits[loc.Start.Line]; !ok || c > old {
+		old, ok := hits[loc.Start.Line]
+		if !ok {
+			if err := bud.addLines(1); err != nil {
+				return nil, err
+			}
+		}
+		if !ok || c > old {
 			hits[loc.Start.Line] = c
 		}
 	}

@@ -73,7 +73,7 @@ func (r *lcovRecord) reset(path string) {
 
 // parseLCOV reads LCOV tracefiles, 1.x and 2.x. LF/LH, BRF/BRH and FNF/FNH
 // are ignored and recomputed from the records, as lcov itself does.
-func parseLCOV(br *bufio.Reader, emit func(*File) error, ta *lcovSum) (Totals, error) {
+func parseLCOV(br *bufio.Reader, bud *budget, emit func(*File) error, ta *lcovSum) (Totals, error) {
 	lr := &lineReader{r: br, f: LCOV}
 	rec := &lcovRecord{fns: map[string]int64{}, fnl: map[string]int{}}
 	bad := func(format string, args ...any) error {
@@ -121,6 +121,9 @@ func parseLCOV(br *bufio.Reader, emit func(*File) error, ta *lcovSum) (Totals, e
 				return Totals{}, bad("SF: empty file name")
 			}
 			rec.reset(string(val))
+			if err := bud.file(rec.path); err != nil {
+				return Totals{}, err
+			}
 			continue
 		}
 		if !rec.open {
@@ -145,6 +148,9 @@ func parseLCOV(br *bufio.Reader, emit func(*File) error, ta *lcovSum) (Totals, e
 			h, ok := atoiHits(f2)
 			if !ok {
 				return Totals{}, bad("DA: hit count %q is not a number", clip(f2))
+			}
+			if err := bud.addLines(1); err != nil {
+				return Totals{}, err
 			}
 			rec.lines = append(rec.lines, Line{Number: n, Hits: h})
 		case "BRDA":

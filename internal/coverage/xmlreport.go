@@ -17,15 +17,16 @@ type xmlWalker struct {
 	d     *xml.Decoder
 	f     Format
 	stack []string
+	bud   *budget
 }
 
-func newXMLWalker(br *bufio.Reader, f Format) *xmlWalker {
+func newXMLWalker(br *bufio.Reader, f Format, bud *budget) *xmlWalker {
 	d := xml.NewDecoder(br)
 	d.Strict = true
 	// Reports declare encodings such as ISO-8859-1 now and then; bytes
 	// outside ASCII only occur in paths, which we pass through.
 	d.CharsetReader = func(charset string, input io.Reader) (io.Reader, error) { return input, nil }
-	return &xmlWalker{d: d, f: f}
+	return &xmlWalker{d: d, f: f, bud: bud}
 }
 
 // errAt returns a *ParseError at the decoder's position, naming el.
@@ -58,6 +59,9 @@ func (w *xmlWalker) next() (start *xml.StartElement, end string, err error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if err := w.bud.element(len(w.stack) + 1); err != nil {
+				return nil, "", err
+			}
 			w.stack = append(w.stack, t.Name.Local)
 			return &t, "", nil
 		case xml.EndElement:
@@ -107,20 +111,31 @@ func clipS(s string) string { return clip([]byte(s)) }
 type xmlFile struct {
 	f     *File
 	index map[int]int
+	bud   *budget
 }
 
-func newXMLFile(p string) *xmlFile { return &xmlFile{f: &File{Path: p}, index: map[int]int{}} }
+// newXMLFile starts the file at path p, counting it against bud.
+func newXMLFile(p string, bud *budget) (*xmlFile, error) {
+	if err := bud.file(p); err != nil {
+		return nil, err
+	}
+	return &xmlFile{f: &File{Path: p}, index: map[int]int{}, bud: bud}, nil
+}
 
-func (x *xmlFile) line(l Line) {
+func (x *xmlFile) line(l Line) error {
 	if i, ok := x.index[l.Number]; ok {
 		o := &x.f.Lines[i]
 		o.Hits = max(o.Hits, l.Hits)
 		o.BranchesFound = max(o.BranchesFound, l.BranchesFound)
 		o.BranchesHit = max(o.BranchesHit, l.BranchesHit)
-		return
+		return nil
+	}
+	if err := x.bud.addLines(1); err != nil {
+		return err
 	}
 	x.index[l.Number] = len(x.f.Lines)
 	x.f.Lines = append(x.f.Lines, l)
+	return nil
 }
 
 // done returns the file with its lines sorted.
@@ -164,8 +179,8 @@ func (s *fileSet) add(f *File) {
 // method-level lines repeat them. Classes of one file are merged while
 // they come one after another; the root's lines-valid/lines-covered and
 // branches-valid/branches-covered are the totals when present.
-func parseCobertura(br *bufio.Reader, emit func(*File) error) (Totals, error) {
-	w := newXMLWalker(br, Cobertura)
+func parseCobertura(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
+	w := newXMLWalker(br, Cobertura, bud)
 	set := newFileSet()
 	var (
 		root    *Totals
@@ -253,7 +268,9 @@ func parseCobertura(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 				}
 			}
 			if cur == nil {
-				cur = newXMLFile(p)
+				if cur, err = newXMLFile(p, bud); err != nil {
+					return Totals{}, err
+				}
 			}
 		case se.Name.Local == "line" && w.parent(1) == "lines" && w.parent(2) == "class":
 			if cur == nil {
@@ -263,7 +280,9 @@ func parseCobertura(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 			if err != nil {
 				return Totals{}, err
 			}
-			cur.line(l)
+			if err := cur.line(l); err != nil {
+				return Totals{}, err
+			}
 		}
 	}
 	if !sawRoot {
@@ -327,8 +346,8 @@ func joinSource(src, name string) string {
 // name>; its lines come from <line nr mi ci mb cb> (a line is found when it
 // has instructions, hit when one of them ran). The totals are the report's
 // own LINE and BRANCH counters; a counter JaCoCo omitted is 0.
-func parseJaCoCo(br *bufio.Reader, emit func(*File) error) (Totals, error) {
-	w := newXMLWalker(br, JaCoCo)
+func parseJaCoCo(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
+	w := newXMLWalker(br, JaCoCo, bud)
 	var (
 		t       Totals
 		pkg     string
@@ -378,7 +397,9 @@ func parseJaCoCo(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 			if pkg != "" {
 				p = strings.TrimSuffix(pkg, "/") + "/" + name
 			}
-			cur = newXMLFile(p)
+			if cur, err = newXMLFile(p, bud); err != nil {
+				return Totals{}, err
+			}
 		case "line":
 			if w.parent(1) != "sourcefile" || cur == nil {
 				continue
@@ -400,7 +421,9 @@ func parseJaCoCo(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 			if v[2]+v[3] > 1<<20 {
 				return Totals{}, w.errAt("line", "branch counts mb=%d cb=%d are implausibly large", v[2], v[3])
 			}
-			cur.line(Line{Number: n, Hits: v[1], BranchesFound: int(v[2] + v[3]), BranchesHit: int(v[3])})
+			if err := cur.line(Line{Number: n, Hits: v[1], BranchesFound: int(v[2] + v[3]), BranchesHit: int(v[3])}); err != nil {
+				return Totals{}, err
+			}
 			cur.f.BranchesFound += v[2] + v[3]
 			cur.f.BranchesHit += v[3]
 		case "counter":
@@ -440,8 +463,8 @@ func parseJaCoCo(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 // PHPUnit). The totals are the <project>'s <metrics>: statements,
 // conditionals as branches, methods as functions; lines are counted from
 // the stmt and cond <line> elements.
-func parseClover(br *bufio.Reader, emit func(*File) error) (Totals, error) {
-	w := newXMLWalker(br, Clover)
+func parseClover(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
+	w := newXMLWalker(br, Clover, bud)
 	set := newFileSet()
 	var (
 		proj    *Totals
@@ -505,7 +528,9 @@ func parseClover(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 			if p == "" {
 				return Totals{}, w.errAt("file", "missing name and path attributes")
 			}
-			cur = newXMLFile(filepathSlash(p))
+			if cur, err = newXMLFile(filepathSlash(p), bud); err != nil {
+				return Totals{}, err
+			}
 		case "line":
 			if cur == nil || w.parent(1) != "file" {
 				continue
@@ -521,7 +546,9 @@ func parseClover(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 			}
 			switch typ, _ := attr(se, "type"); typ {
 			case "stmt":
-				cur.line(Line{Number: n, Hits: count})
+				if err := cur.line(Line{Number: n, Hits: count}); err != nil {
+					return Totals{}, err
+				}
 				cur.f.StatementsFound++
 				if count > 0 {
 					cur.f.StatementsHit++
@@ -542,7 +569,9 @@ func parseClover(br *bufio.Reader, emit func(*File) error) (Totals, error) {
 				if fc > 0 {
 					l.BranchesHit++
 				}
-				cur.line(l)
+				if err := cur.line(l); err != nil {
+					return Totals{}, err
+				}
 				cur.f.BranchesFound += 2
 				cur.f.BranchesHit += int64(l.BranchesHit)
 			case "method":
