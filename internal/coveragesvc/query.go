@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/patchpanda/patchpanda/internal/coverage"
+	"github.com/patchpanda/patchpanda/internal/feedback"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -51,21 +52,22 @@ func (s *Service) List(ctx context.Context, f httpapi.CoverageListParams) (httpa
 }
 
 // Commit returns repo@sha's coverage merged over its sessions, compared
-// with its base when the base has coverage.
+// with its base when the base has coverage. Both come from the stored
+// merged totals.
 func (s *Service) Commit(ctx context.Context, repo, sha string) (httpapi.CommitCoverage, error) {
 	head, err := s.db.CommitCoverage(ctx, repo, sha)
 	if err != nil {
 		return httpapi.CommitCoverage{}, err
 	}
 	c := httpapi.CommitCoverage{Repository: repo, SHA: sha, Sessions: len(head.Sessions), Flags: head.Flags(),
-		Totals: head.Report.Totals(), BaseSHA: head.BaseSHA()}
+		Totals: head.Totals, BaseSHA: head.BaseSHA()}
 	if c.BaseSHA != "" {
 		base, err := s.db.CommitCoverage(ctx, repo, c.BaseSHA)
 		if err != nil {
 			return httpapi.CommitCoverage{}, err
 		}
 		if len(base.Sessions) > 0 {
-			d := coverage.Compare(base.Report, head.Report).Delta
+			d := feedback.Delta(base.Totals, head.Totals)
 			c.Delta = &d
 		}
 	}

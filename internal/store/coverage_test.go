@@ -1,12 +1,15 @@
 package store_test
 
 import (
+	"context"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/store"
+	"github.com/patchpanda/patchpanda/internal/store/storetest"
 )
 
 func TestLineDataRoundTrips(t *testing.T) {
@@ -35,5 +38,77 @@ func TestCorruptLineDataIsAnError(t *testing.T) {
 		if _, err := store.DecodeLines(b); err == nil {
 			t.Errorf("%s: DecodeLines(%v) succeeded", name, b)
 		}
+	}
+}
+
+// The merged files kept per commit equal coverage.Merge over every
+// session, whether each report was merged as it arrived or (stored before
+// merging existed) on the first read.
+func TestCommitCoverageIsMergedIncrementallyAndEqualsAFullMerge(t *testing.T) {
+	sessions := []*coverage.Report{
+		{Files: map[string]*coverage.File{
+			"a.go": {Path: "a.go", Lines: []coverage.Line{{Number: 1, Hits: 1}, {Number: 2}, {Number: 3, BranchesFound: 2, BranchesHit: 1}}},
+			"b.go": {Path: "b.go", Lines: []coverage.Line{{Number: 10}}},
+		}},
+		{Files: map[string]*coverage.File{
+			"a.go": {Path: "a.go", Lines: []coverage.Line{{Number: 2, Hits: 4}, {Number: 3, BranchesFound: 2, BranchesHit: 2, Hits: 1}, {Number: 7}}},
+		}},
+		{Files: map[string]*coverage.File{
+			"c.go": {Path: "c.go", Lines: []coverage.Line{{Number: 5, Hits: 1}}, FunctionsFound: 1, FunctionsHit: 1},
+		}},
+	}
+	want := coverage.Merge(sessions...)
+	for _, legacy := range []bool{false, true} {
+		name := "merged as each report arrives"
+		if legacy {
+			name = "reports stored before merging are merged on first read"
+		}
+		t.Run(name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				const repo, sha = "acme/widgets", "0123456789012345678901234567890123456789"
+				for i, s := range sessions {
+					files := make([]*coverage.File, 0, len(s.Files))
+					for _, p := range s.Paths() {
+						files = append(files, s.Files[p])
+					}
+					err := db.InTx(ctx, func(q *store.Queries) error {
+						r := &store.CoverageReport{Repository: repo, SHA: sha, Flag: strconv.Itoa(i), ContentSHA256: strconv.Itoa(i)}
+						if err := q.AddCoverageReport(ctx, r, files); err != nil {
+							return err
+						}
+						if legacy {
+							return nil
+						}
+						return q.MergeCommitCoverage(ctx, r.ID, repo, sha, files)
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				c, err := db.CommitCoverage(ctx, repo, sha)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want.Totals(), c.Totals); diff != "" {
+					t.Errorf("totals (-full merge +stored):\n%s", diff)
+				}
+				got, err := db.CommitFiles(ctx, repo, sha, []string{"a.go", "c.go", "missing.go"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantFiles := map[string]*coverage.File{"a.go": want.Files["a.go"], "c.go": want.Files["c.go"]}
+				if diff := cmp.Diff(wantFiles, got.Files); diff != "" {
+					t.Errorf("files (-full merge +stored):\n%s", diff)
+				}
+				n, err := db.CommitCoverageLines(ctx, repo, sha)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != 6 { // a.go 1, 2, 3, 7; b.go 10; c.go 5
+					t.Errorf("line records held = %d; want 6", n)
+				}
+			})
+		})
 	}
 }
