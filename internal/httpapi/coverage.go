@@ -45,7 +45,10 @@ type CoverageService interface {
 	// re-upload (Duplicate set in the answer).
 	Upload(ctx context.Context, p *patchpanda.Principal, params CoverageUploadParams, body io.Reader) (res CoverageUpload, created bool, err error)
 	List(ctx context.Context, f CoverageListParams) (CoverageList, error)
-	Report(ctx context.Context, id int64, lines bool) (CoverageReport, error)
+	// Report returns one report with per-file totals; with lines, one
+	// page of its files with their lines, from cursor ("" for the first;
+	// the answer's Next for the following).
+	Report(ctx context.Context, id int64, lines bool, cursor string) (CoverageReport, error)
 	// MaxUploadBytes bounds an upload's body (compressed or not).
 	MaxUploadBytes() int64
 }
@@ -113,7 +116,11 @@ func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 			default:
 				return patchpanda.Errorf(patchpanda.EINVALID, "lines %q must be 1 or 0", v)
 			}
-			rep, err := svc.Report(r.Context(), id, lines)
+			cursor := r.URL.Query().Get("cursor")
+			if cursor != "" && !lines {
+				return patchpanda.Errorf(patchpanda.EINVALID, "cursor pages the lines: send it with lines=1")
+			}
+			rep, err := svc.Report(r.Context(), id, lines, cursor)
 			if err != nil {
 				return err
 			}

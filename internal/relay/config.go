@@ -115,10 +115,10 @@ var settings = []setting{
 	{"coverage-upload-timeout", "PATCHPANDA_COVERAGE_UPLOAD_TIMEOUT", "how long a coverage upload may take to send its body and be answered", "5m"},
 	{"auth-failures-per-minute", "PATCHPANDA_AUTH_FAILURES_PER_MINUTE", "rejected credentials one client address may send a minute before its requests get 429 (0: no limit)", "30"},
 	{"long-polls-per-key", "PATCHPANDA_LONG_POLLS_PER_KEY", "concurrent POST /api/worker/lease?wait= per credential (0: no limit)", "4"},
-	{"coverage-max-files", "PATCHPANDA_COVERAGE_MAX_FILES", "most source files one coverage report may name", "50000"},
+	{"coverage-max-files", "PATCHPANDA_COVERAGE_MAX_FILES", "most source files one coverage report may name", "100000"},
 	{"coverage-max-lines", "PATCHPANDA_COVERAGE_MAX_LINES", "most line records one coverage report may expand to (a Go block counts every line it spans)", "2000000"},
 	{"coverage-max-xml-depth", "PATCHPANDA_COVERAGE_MAX_XML_DEPTH", "deepest element nesting a coverage XML report may have", "32"},
-	{"coverage-max-xml-elements", "PATCHPANDA_COVERAGE_MAX_XML_ELEMENTS", "most elements a coverage XML report may have", "10000000"},
+	{"coverage-max-xml-elements", "PATCHPANDA_COVERAGE_MAX_XML_ELEMENTS", "most elements a coverage XML report may have", "20000000"},
 	{"coverage-max-commit-lines", "PATCHPANDA_COVERAGE_MAX_COMMIT_LINES", "most line records all coverage reports of one commit may hold together", "10000000"},
 }
 

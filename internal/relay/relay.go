@@ -15,6 +15,7 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/actionsoidc"
 	"github.com/patchpanda/patchpanda/internal/billing"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/dispatch"
 	"github.com/patchpanda/patchpanda/internal/feedback"
@@ -156,9 +157,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	r.workers = append(r.workers, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
 
+	reporter := &limits.Reporter{Logger: logger, Count: r.Metrics.LimitHit}
+	r.Metrics.InitLimits(limits.All)
 	if r.Coverage, err = coveragesvc.New(ctx, db, r.GitHub, logger, coveragesvc.Options{
 		BlobURL: cfg.CoverageBlobURL, MaxUploadBytes: cfg.CoverageMaxUploadBytes,
 		UploadsPerMinute: cfg.CoverageUploadsPerMinute, Server: server,
+		Limits: coverage.Limits{MaxFiles: int(cfg.CoverageMaxFiles), MaxLines: cfg.CoverageMaxLines,
+			MaxDepth: int(cfg.CoverageMaxXMLDepth), MaxElements: cfg.CoverageMaxXMLElements},
+		MaxCommitLines: cfg.CoverageMaxCommitLines, Reporter: reporter,
 	}); err != nil {
 		return nil, fmt.Errorf("PATCHPANDA_COVERAGE_BLOB_URL: %w", err)
 	}
@@ -171,8 +177,6 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.GitHub.Enabled() {
 		creds.Other = ghauth.New(r.GitHub, server.RBAC) // gh patchpanda: people's own GitHub tokens
 	}
-	reporter := &limits.Reporter{Logger: logger, Count: r.Metrics.LimitHit}
-	r.Metrics.InitLimits(limits.All)
 	api := &httpapi.Server{
 		Limits: httpapi.Limits{AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, LongPollsPerKey: cfg.LongPollsPerKey,
 			UploadTimeout: cfg.CoverageUploadTimeout, Reporter: reporter},

@@ -638,3 +638,66 @@ func DecodeLines(b []byte) ([]coverage.Line, error) {
 	}
 	return out, nil
 }
+
+// LinesPage is one page of a report's files with their lines.
+type LinesPage struct {
+	Files []CoverageFile
+	// NextPath and NextSkip say where the next page starts: at file
+	// NextPath, skipping its first NextSkip lines. NextPath is "" on the
+	// last page.
+	NextPath string
+	NextSkip int
+}
+
+// CoverageLinesPage returns report id's files from path from on (skipping
+// that file's first skip lines), sorted by path, with their lines: at most
+// maxLines lines and maxFiles files in all, so an answer stays bounded
+// however large the report. A file with more lines than are left is cut,
+// and the next page goes on with it.
+func (q *Queries) CoverageLinesPage(ctx context.Context, id int64, from string, skip, maxLines, maxFiles int) (LinesPage, error) {
+	rows, err := q.query(ctx, `SELECT path, lines_found, lines_hit, branches_found, branches_hit, statements_found,
+		statements_hit, functions_found, functions_hit, line_data
+		FROM coverage_files WHERE report_id = $1 AND path >= $2 ORDER BY path LIMIT $3`, id, from, maxFiles+1)
+	if err != nil {
+		return LinesPage{}, fmt.Errorf("store: coverage lines of report %d: %w", id, err)
+	}
+	defer rows.Close()
+	var page LinesPage
+	left := maxLines
+	for rows.Next() {
+		var f CoverageFile
+		t := &f.Totals
+		var data []byte
+		if err := rows.Scan(&f.Path, &t.LinesFound, &t.LinesHit, &t.BranchesFound, &t.BranchesHit, &t.StatementsFound,
+			&t.StatementsHit, &t.FunctionsFound, &t.FunctionsHit, &data); err != nil {
+			return LinesPage{}, fmt.Errorf("store: coverage lines of report %d: %w", id, err)
+		}
+		if len(page.Files) == maxFiles || left == 0 {
+			page.NextPath, page.NextSkip = f.Path, 0
+			break
+		}
+		t.Files = 1
+		*t = recomputePercent(*t)
+		ls, err := DecodeLines(data)
+		if err != nil {
+			return LinesPage{}, fmt.Errorf("store: coverage file %s of report %d: %w", f.Path, id, err)
+		}
+		start := 0
+		if f.Path == from {
+			start = min(skip, len(ls))
+		}
+		end := min(len(ls), start+left)
+		f.File = &coverage.File{Path: f.Path, Lines: ls[start:end], BranchesFound: t.BranchesFound, BranchesHit: t.BranchesHit,
+			StatementsFound: t.StatementsFound, StatementsHit: t.StatementsHit, FunctionsFound: t.FunctionsFound, FunctionsHit: t.FunctionsHit}
+		page.Files = append(page.Files, f)
+		left -= end - start
+		if end < len(ls) {
+			page.NextPath, page.NextSkip = f.Path, end
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return LinesPage{}, fmt.Errorf("store: coverage lines of report %d: %w", id, err)
+	}
+	return page, nil
+}

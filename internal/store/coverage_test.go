@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -111,4 +112,54 @@ func TestCommitCoverageIsMergedIncrementallyAndEqualsAFullMerge(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Pages of ?lines=1 stay within their line budget, cut a long file and go
+// on with it, and together give every line once.
+func TestCoverageLinesPagesAreBoundedAndComplete(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		long := &coverage.File{Path: "b.go"}
+		for n := 1; n <= 7; n++ {
+			long.Lines = append(long.Lines, coverage.Line{Number: n, Hits: int64(n)})
+		}
+		files := []*coverage.File{
+			{Path: "a.go", Lines: []coverage.Line{{Number: 1}, {Number: 2, Hits: 1}}},
+			long,
+			{Path: "c.go", Lines: nil},
+			{Path: "d.go", Lines: []coverage.Line{{Number: 9}}},
+		}
+		r := &store.CoverageReport{Repository: "acme/widgets", SHA: "0123456789012345678901234567890123456789", ContentSHA256: "x"}
+		if err := db.InTx(ctx, func(q *store.Queries) error { return q.AddCoverageReport(ctx, r, files) }); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]coverage.Line{}
+		from, skip, pages := "", 0, 0
+		for {
+			page, err := db.CoverageLinesPage(ctx, r.ID, from, skip, 3, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			n := 0
+			for _, f := range page.Files {
+				n += len(f.File.Lines)
+				got[f.Path] = append(got[f.Path], f.File.Lines...)
+			}
+			if n > 3 || len(page.Files) > 2 {
+				t.Errorf("page %d holds %d lines in %d files; want at most 3 in 2", pages, n, len(page.Files))
+			}
+			if page.NextPath == "" {
+				break
+			}
+			if pages > 20 {
+				t.Fatal("pagination does not end")
+			}
+			from, skip = page.NextPath, page.NextSkip
+		}
+		want := map[string][]coverage.Line{"a.go": files[0].Lines, "b.go": long.Lines, "c.go": nil, "d.go": files[3].Lines}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("lines over all pages (-want +got):\n%s", diff)
+		}
+	})
 }
