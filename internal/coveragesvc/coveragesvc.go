@@ -65,7 +65,7 @@ type Options struct {
 	// Now is the clock of the rate limit; time.Now when nil.
 	Now func() time.Time
 	// Limits is one report's budget (files, expanded lines, XML depth and
-	// elements); a zero field takes coverage.DefaultLimits' value.
+	// elements); a zero field takes DefaultLimits' value.
 	Limits coverage.Limits
 	// MaxCommitLines bounds the line records all reports of one commit
 	// hold together (merged); DefaultMaxCommitLines when 0.
@@ -76,6 +76,12 @@ type Options struct {
 
 // DefaultMaxCommitLines is the default of Options.MaxCommitLines.
 const DefaultMaxCommitLines = 10_000_000
+
+// DefaultLimits is the relay's default budget of one report. It is
+// tighter than the parsers' own default on lines: a relay parses several
+// uploads at once, and a line record costs about 32 bytes while a report is
+// collected (2,000,000 lines: about 64 MB).
+var DefaultLimits = coverage.Limits{MaxFiles: 100_000, MaxLines: 2_000_000, MaxDepth: 32, MaxElements: 20_000_000}
 
 // DefaultBlobDir returns where raw uploads are kept without a BlobURL:
 // "coverage" beside the SQLite file, or ./patchpanda-coverage when the
@@ -119,7 +125,7 @@ func New(ctx context.Context, db *store.DB, gh GitHub, logger *slog.Logger, opts
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	def := coverage.DefaultLimits()
+	def := DefaultLimits
 	opts.Limits.MaxFiles = cmp.Or(opts.Limits.MaxFiles, def.MaxFiles)
 	opts.Limits.MaxLines = cmp.Or(opts.Limits.MaxLines, def.MaxLines)
 	opts.Limits.MaxDepth = cmp.Or(opts.Limits.MaxDepth, def.MaxDepth)

@@ -101,7 +101,7 @@ func (s *Server) Handler() http.Handler {
 		add(mux, s)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.Error(w, r, patchpanda.Errorf(patchpanda.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+		s.Error(w, r, patchpanda.Errorf(patchpanda.ENOTFOUND, "no route for %s %s", clip(r.Method, 20), clip(r.URL.Path, maxLogField)))
 	})
 	return s.middleware(mux)
 }
