@@ -64,8 +64,9 @@ type Server struct {
 	// Limits are the per-client budgets (defaults when zero).
 	Limits Limits
 
-	failures *failureWindows
-	polls    *pollSlots
+	failures    *failureWindows
+	polls       *pollSlots
+	unavailable limits.Throttle // logs of EUNAVAILABLE answers
 }
 
 // Handler returns the relay's whole HTTP handler.
@@ -128,7 +129,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // Error answers with err as the API's JSON error shape.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, r, s.Logger, err)
+	writeError(w, r, s.Logger, &s.unavailable, err)
 }
 
 // JSON answers with v as JSON and the status.
@@ -294,7 +295,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 				s.Logger.ErrorContext(ctx, "panic serving request", "panic", v, "request_id", id)
 				if rec.status == 0 {
-					writeError(rec, r, s.Logger, patchpanda.Errorf(patchpanda.EINTERNAL, "internal error"))
+					writeError(rec, r, s.Logger, &s.unavailable, patchpanda.Errorf(patchpanda.EINTERNAL, "internal error"))
 				}
 			}
 			route := r.Pattern

@@ -50,8 +50,9 @@ type Webhooks struct {
 	// Limits counts and logs the limits hit; may be nil.
 	Limits *limits.Reporter
 
-	once sync.Once
-	sem  *semaphore.Weighted
+	once        sync.Once
+	sem         *semaphore.Weighted
+	unavailable limits.Throttle // logs of EUNAVAILABLE answers
 }
 
 // smallWebhookBody is the size under which a body does not take from the
@@ -78,7 +79,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > h.MaxBytes {
 		h.count("", "rejected")
 		h.Limits.Hit(r.Context(), limits.WebhookBody, ip, "content_length", r.ContentLength)
-		writeError(w, r, h.Logger, patchpanda.Errorf(patchpanda.ETOOLARGE,
+		writeError(w, r, h.Logger, &h.unavailable, patchpanda.Errorf(patchpanda.ETOOLARGE,
 			"the request body exceeds the limit of %d bytes (PATCHPANDA_WEBHOOK_MAX_BYTES)", h.MaxBytes))
 		return
 	}
@@ -89,7 +90,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !h.sem.TryAcquire(weight) {
 			h.count("", "rejected")
 			h.Limits.Hit(r.Context(), limits.WebhookMemory, ip, "content_length", r.ContentLength)
-			writeError(w, r, h.Logger, retryLater(10*time.Second, patchpanda.EUNAVAILABLE,
+			writeError(w, r, h.Logger, &h.unavailable, retryLater(10*time.Second, patchpanda.EUNAVAILABLE,
 				"the relay is reading as many large webhook bodies as PATCHPANDA_WEBHOOK_MEMORY (%d bytes) allows; "+
 					"the delivery will be redelivered once it has room", h.MemoryBudget))
 			return
@@ -115,7 +116,7 @@ func (h *Webhooks) weight(r *http.Request) int64 {
 func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, ip string) {
 	if h.Verifier == nil {
 		h.count("", "rejected")
-		writeError(w, r, h.Logger, patchpanda.Errorf(patchpanda.EUNAVAILABLE,
+		writeError(w, r, h.Logger, &h.unavailable, patchpanda.Errorf(patchpanda.EUNAVAILABLE,
 			"no webhook secret is configured (PATCHPANDA_WEBHOOK_SECRET); unsigned deliveries are never accepted"))
 		return
 	}
@@ -133,7 +134,7 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, ip string) {
 			// deliveries must not flood the log.
 			h.Limits.Hit(r.Context(), limits.WebhookSignature, ip, "error", patchpanda.ErrorMessage(err))
 		}
-		writeError(w, r, h.Logger, err)
+		writeError(w, r, h.Logger, &h.unavailable, err)
 		return
 	}
 	if d.Event == "ping" {
@@ -154,7 +155,7 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, ip string) {
 	isNew, err := h.Recorder.Record(r.Context(), rec)
 	if err != nil {
 		h.count(d.Event, "error")
-		writeError(w, r, h.Logger, err)
+		writeError(w, r, h.Logger, &h.unavailable, err)
 		return
 	}
 	if !isNew {

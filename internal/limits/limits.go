@@ -61,11 +61,8 @@ type Reporter struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
-	mu   sync.Mutex
-	last map[offence]time.Time
+	once Throttle
 }
-
-type offence struct{ limit, offender string }
 
 // Hit records that offender went over limit: it always counts, and logs
 // "limit hit" with attrs unless the same limit and offender were logged
@@ -83,44 +80,63 @@ func (r *Reporter) Hit(ctx context.Context, limit, offender string, attrs ...any
 	if len(offender) > maxOffenderLen {
 		offender = offender[:maxOffenderLen] + "…"
 	}
-	if !r.due(limit, offender) {
+	if !r.once.allow(limit+"\x00"+offender, r.Every, r.Now) {
 		return false
 	}
 	r.Logger.WarnContext(ctx, "limit hit", append([]any{"limit", limit, "offender", offender}, attrs...)...)
 	return true
 }
 
-// due reports whether (limit, offender) should be logged now, and if so
-// notes the time.
-func (r *Reporter) due(limit, offender string) bool {
-	now := time.Now
-	if r.Now != nil {
-		now = r.Now
+// Throttle lets each key through at most once per Every: for log lines
+// that a flood of requests would otherwise repeat. It remembers at most
+// 10,000 keys; past that, new keys are held back until old ones expire.
+// The zero value is ready to use; a nil *Throttle lets everything through.
+// It is safe for concurrent use.
+type Throttle struct {
+	// Every is one minute when 0.
+	Every time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// Allow reports whether key may go through now, and if so notes the time.
+func (t *Throttle) Allow(key string) bool {
+	if t == nil {
+		return true
 	}
-	every := r.Every
+	return t.allow(key, t.Every, t.Now)
+}
+
+func (t *Throttle) allow(key string, every time.Duration, now func() time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now == nil {
+		now = time.Now
+	}
 	if every <= 0 {
 		every = time.Minute
 	}
-	t := now()
-	k := offence{limit, offender}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.last == nil {
-		r.last = map[offence]time.Time{}
+	at := now()
+	if t.last == nil {
+		t.last = map[string]time.Time{}
 	}
-	if at, ok := r.last[k]; ok && t.Sub(at) < every {
+	prev, seen := t.last[key]
+	if seen && at.Sub(prev) < every {
 		return false
 	}
-	if _, ok := r.last[k]; !ok && len(r.last) >= maxOffenders {
-		for o, at := range r.last {
-			if t.Sub(at) >= every {
-				delete(r.last, o)
+	if !seen && len(t.last) >= maxOffenders {
+		for k, p := range t.last {
+			if at.Sub(p) >= every {
+				delete(t.last, k)
 			}
 		}
-		if len(r.last) >= maxOffenders {
+		if len(t.last) >= maxOffenders {
 			return false
 		}
 	}
-	r.last[k] = t
+	t.last[key] = at
 	return true
 }

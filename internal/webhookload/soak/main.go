@@ -236,7 +236,22 @@ func run(dur time.Duration) error {
 			fmt.Println("  " + l)
 		}
 	}
-	fmt.Printf("relay log lines (warn and above): %d\n", strings.Count(logs.String(), "\n"))
+	msgs := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if _, m, ok := strings.Cut(l, " msg="); ok {
+			if strings.HasPrefix(m, `"`) {
+				m = m[1:strings.Index(m[1:], `"`)+1]
+			} else {
+				m, _, _ = strings.Cut(m, " ")
+			}
+			msgs[m]++
+		}
+	}
+	fmt.Printf("relay log lines (warn and above): %d", strings.Count(logs.String(), "\n"))
+	for m, n := range msgs {
+		fmt.Printf("; %q × %d", m, n)
+	}
+	fmt.Println()
 	return nil
 }
 
