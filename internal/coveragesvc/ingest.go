@@ -88,7 +88,7 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 	}
 	if s.limit != nil {
 		if wait, ok := s.limit.Take(strings.ToLower(params.Repo)); !ok {
-			s.opts.Reporter.Hit(ctx, limits.CoverageRate, params.Repo)
+			s.opts.Reporter.Hit(ctx, limits.CoverageRate, offender(p, params.Repo))
 			return httpapi.CoverageUpload{}, false, &RateLimitedError{Wait: wait, err: patchpanda.Errorf(patchpanda.ERATELIMITED,
 				"%s uploads coverage faster than %d reports a minute (PATCHPANDA_COVERAGE_UPLOADS_PER_MINUTE); try again in %s", params.Repo, s.opts.UploadsPerMinute, wait.Round(1e9))}
 		}
@@ -96,7 +96,7 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 
 	sp, err := s.spool(body, params.ContentEncoding)
 	if patchpanda.ErrorCode(err) == patchpanda.ETOOLARGE {
-		s.opts.Reporter.Hit(ctx, limits.CoverageUpload, params.Repo)
+		s.opts.Reporter.Hit(ctx, limits.CoverageUpload, offender(p, params.Repo))
 	}
 	if err != nil {
 		return httpapi.CoverageUpload{}, false, err
@@ -115,7 +115,7 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 	}
 	rep, totals, err := coverage.CollectWith(sp.report, format, s.opts.Limits)
 	if err != nil {
-		if lerr, ok := s.overLimit(ctx, params.Repo, err); ok {
+		if lerr, ok := s.overLimit(ctx, offender(p, params.Repo), err); ok {
 			return httpapi.CoverageUpload{}, false, lerr
 		}
 		return httpapi.CoverageUpload{}, false, parseError(err, sp.hasList)
@@ -154,7 +154,7 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 			return err
 		}
 		if held+lineRecords(files) > s.opts.MaxCommitLines {
-			lerr, _ := s.overLimit(ctx, r.Repository, &coverage.LimitError{Limit: "commit_lines", Max: s.opts.MaxCommitLines})
+			lerr, _ := s.overLimit(ctx, offender(p, r.Repository), &coverage.LimitError{Limit: "commit_lines", Max: s.opts.MaxCommitLines})
 			return lerr
 		}
 		if err := q.AddCoverageReport(ctx, r, files); err != nil {
@@ -296,10 +296,20 @@ var limitSettings = map[string]struct{ name, setting string }{
 	"commit_lines": {limits.CoverageCommit, "PATCHPANDA_COVERAGE_MAX_COMMIT_LINES"},
 }
 
+// offender names who went over a limit, for the log: the uploading
+// credential (one key spraying repositories is one offender), else the
+// repository.
+func offender(p *patchpanda.Principal, repo string) string {
+	if p == nil {
+		return repo
+	}
+	return principalName(p)
+}
+
 // overLimit turns a *coverage.LimitError into an ETOOLARGE error that
 // names the limit and the setting that raises it, and reports the hit. It
 // returns false for any other error.
-func (s *Service) overLimit(ctx context.Context, repo string, err error) (error, bool) {
+func (s *Service) overLimit(ctx context.Context, offender string, err error) (error, bool) {
 	var le *coverage.LimitError
 	if !errors.As(err, &le) {
 		return nil, false
@@ -308,7 +318,7 @@ func (s *Service) overLimit(ctx context.Context, repo string, err error) (error,
 	if !ok {
 		ls = limitSettings["lines"]
 	}
-	s.opts.Reporter.Hit(ctx, ls.name, repo, "max", le.Max)
+	s.opts.Reporter.Hit(ctx, ls.name, offender, "max", le.Max)
 	var what string
 	switch le.Limit {
 	case "files":

@@ -38,14 +38,15 @@ const secret = "soak-secret"
 
 func main() {
 	dur := flag.Duration("duration", 60*time.Second, "how long the load runs")
+	calm := flag.Bool("calm", false, "send only the legitimate traffic (a baseline to compare with)")
 	flag.Parse()
-	if err := run(*dur); err != nil {
+	if err := run(*dur, !*calm); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dur time.Duration) error {
+func run(dur time.Duration, attack bool) error {
 	dir, err := os.MkdirTemp("", "patchpanda-soak-")
 	if err != nil {
 		return err
@@ -146,6 +147,9 @@ func run(dur time.Duration) error {
 	}()
 
 	hostileLoop := func(name string, workers int, f func(n int) string) {
+		if !attack {
+			return
+		}
 		for w := range workers {
 			wg.Add(1)
 			go func() {
@@ -217,7 +221,11 @@ func run(dur time.Duration) error {
 		peak.Store(kb)
 	}
 	slices.Sort(uploadLat)
-	fmt.Printf("soak: %s of mixed hostile load against one relay (SQLite), legitimate traffic alongside\n\n", dur)
+	if attack {
+		fmt.Printf("soak: %s of mixed hostile load against one relay (SQLite), legitimate traffic alongside\n\n", dur)
+	} else {
+		fmt.Printf("soak -calm: %s of legitimate traffic only against one relay (SQLite)\n\n", dur)
+	}
 	fmt.Println("| legitimate traffic | answered OK | failed | p50 | p99 | max |")
 	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
 	fmt.Printf("| webhook deliveries, 50/s | %d | %d | %s | %s | %s |\n", deliveries.Accepted+deliveries.Duplicate, deliveries.Failed,
