@@ -26,6 +26,8 @@ type Server struct {
 	Rules []Rule
 	// RBAC maps people and teams to roles.
 	RBAC RBAC
+	// Dashboard gives dashboard roles to people who sign in.
+	Dashboard Dashboard
 }
 
 // Rule is what the server config says about the repositories it matches.
@@ -123,9 +125,11 @@ func ParseServer(file string, data []byte) (*Server, error) {
 				}
 			case "rbac":
 				s.RBAC = d.rbac(v, k)
+			case "dashboard":
+				s.Dashboard = d.dashboard(v)
 			default:
 				if !d.ruleKey(&s.Base, key, k, v, "") {
-					d.add(k, key, "unknown key; the keys here are defaults, limits, allowed_overrides, locked, rules, rbac")
+					d.add(k, key, "unknown key; the keys here are defaults, limits, allowed_overrides, locked, rules, rbac, dashboard")
 				}
 			}
 		})

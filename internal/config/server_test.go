@@ -104,7 +104,7 @@ func TestParseServerReportsEveryProblemWithItsPosition(t *testing.T) {
 		{"empty file is no config", "", nil},
 		{"unknown top-level key",
 			"billing: {}\n",
-			[]string{"s.yml:1:1: billing: unknown key; the keys here are defaults, limits, allowed_overrides, locked, rules, rbac"}},
+			[]string{"s.yml:1:1: billing: unknown key; the keys here are defaults, limits, allowed_overrides, locked, rules, rbac, dashboard"}},
 		{"defaults are checked like a .testbot.yml, with the section in the path",
 			"defaults:\n  generate:\n    max_files: 0\n",
 			[]string{"s.yml:3:5: defaults.generate.max_files: must be between 1 and 500, got 0"}},
@@ -181,7 +181,7 @@ func TestLoadServer(t *testing.T) {
 		}
 		_, err := LoadServer(p)
 		got := problems(t, err)
-		want := []string{p + ":1:1: nope: unknown key; the keys here are defaults, limits, allowed_overrides, locked, rules, rbac"}
+		want := []string{p + ":1:1: nope: unknown key; the keys here are defaults, limits, allowed_overrides, locked, rules, rbac, dashboard"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("problems (-want +got):\n%s", diff)
 		}

@@ -30,6 +30,7 @@ const (
 	needInstallation
 	needUser
 	needInstallationOrUser
+	needNone // the route takes no credentials (manifest conversion)
 )
 
 // auth is what a request's Authorization header turned out to be.
@@ -71,6 +72,8 @@ func (s *Server) handler() http.Handler {
 	s.handle(mux, RouteCreateCheckRun, needInstallation, s.createCheckRun)
 	s.handle(mux, RouteUpdateCheckRun, needInstallation, s.updateCheckRun)
 	s.handle(mux, RouteGetUser, needUser, s.getUser)
+	s.handle(mux, RouteConvertManifest, needNone, s.convertManifest)
+	web := mux // github.com's pages: outside the API prefix on Enterprise
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		body := readBody(r)
 		a := s.authenticate(r)
@@ -78,10 +81,17 @@ func (s *Server) handler() http.Handler {
 		s.commonHeaders(w, r, a, nil)
 		writeError(w, http.StatusNotFound, "Not Found", docsRoot)
 	})
+	if s.prefix != "" {
+		web = http.NewServeMux()
+	}
+	web.HandleFunc(RouteNewApp, s.newApp)
+	web.HandleFunc(RouteNewOrgApp, s.newApp)
+	web.HandleFunc(RouteOAuthAuthorize, s.oauthAuthorize)
+	web.HandleFunc(RouteOAuthAccessToken, s.oauthAccessToken)
 	if s.prefix == "" {
 		return mux
 	}
-	outer := http.NewServeMux()
+	outer := web
 	outer.Handle(s.prefix+"/", http.StripPrefix(s.prefix, mux))
 	outer.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found", docsRoot)
@@ -117,6 +127,7 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, n need, h handlerFun
 			return
 		}
 		switch {
+		case n == needNone:
 		case n == needApp && a.kind != AuthApp:
 			writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded", docsRoot)
 			return

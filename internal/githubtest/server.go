@@ -326,6 +326,8 @@ type Server struct {
 	failures      []*Failure
 	rate          map[string]int // identity → requests used this hour
 	rateReset     time.Time
+	manifests     manifestState
+	oauth         oauthState
 }
 
 type fileKey struct{ repo, ref, path string }

@@ -50,6 +50,11 @@ type Config struct {
 	CoverageMaxUploadBytes   int64
 	CoverageUploadsPerMinute int
 
+	// GitHubOAuth* sign people in to the dashboard with GitHub (an OAuth
+	// App), instead of an OIDC identity provider.
+	GitHubOAuthClientID     string
+	GitHubOAuthClientSecret string
+	GitHubOAuthRedirectURL  string
 	// Limits (docs/configuration.md, "Limits").
 	WebhookMaxBytes        int64
 	WebhookMemory          int64
@@ -104,6 +109,9 @@ var settings = []setting{
 	{"redelivery-window", "PATCHPANDA_REDELIVERY_WINDOW", "how far back the reconciler looks for failed deliveries to ask GitHub to redeliver (GitHub keeps 3 days)", "24h"},
 	{"redelivery-interval", "PATCHPANDA_REDELIVERY_INTERVAL", "how often the reconciler runs", "5m"},
 	{"shutdown-timeout", "PATCHPANDA_SHUTDOWN_TIMEOUT", "how long a graceful shutdown waits for in-flight work", "30s"},
+	{"github-oauth-client-id", "PATCHPANDA_GITHUB_OAUTH_CLIENT_ID", "dashboard sign-in with GitHub: the OAuth App's client id", ""},
+	{"github-oauth-client-secret", "PATCHPANDA_GITHUB_OAUTH_CLIENT_SECRET", "dashboard sign-in with GitHub: the OAuth App's client secret", ""},
+	{"github-oauth-redirect-url", "PATCHPANDA_GITHUB_OAUTH_REDIRECT_URL", "dashboard sign-in with GitHub: the redirect URL, https://RELAY/auth/callback", ""},
 	{"webhook-max-bytes", "PATCHPANDA_WEBHOOK_MAX_BYTES", "largest webhook body accepted (GitHub sends at most 25MB)", "25MB"},
 	{"webhook-memory", "PATCHPANDA_WEBHOOK_MEMORY", "memory that webhook bodies over 64KB may hold at once; a body that does not fit is answered 503 with Retry-After", "128MB"},
 	{"webhook-read-timeout", "PATCHPANDA_WEBHOOK_READ_TIMEOUT", "how long a webhook body may take to arrive", "15s"},
@@ -264,6 +272,18 @@ func configFrom(cmd *cli.Command) (Config, error) {
 		if n == 0 {
 			c.CoverageUploadsPerMinute = -1 // coveragesvc: negative turns the limit off
 		}
+	}
+	c.GitHubOAuthClientID = cmd.String("github-oauth-client-id")
+	c.GitHubOAuthClientSecret = cmd.String("github-oauth-client-secret")
+	c.GitHubOAuthRedirectURL = cmd.String("github-oauth-redirect-url")
+	gho := []string{c.GitHubOAuthClientID, c.GitHubOAuthClientSecret, c.GitHubOAuthRedirectURL}
+	switch n := countSet(gho); {
+	case n != 0 && n != len(gho):
+		bad("github-oauth-client-id", "sign-in with GitHub needs all of PATCHPANDA_GITHUB_OAUTH_CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URL")
+	case n != 0 && countSet(sso) != 0:
+		bad("github-oauth-client-id", "the dashboard signs in with OIDC (PATCHPANDA_OIDC_*) or with GitHub, not both")
+	case n != 0 && c.GitHubAppID == 0:
+		bad("github-oauth-client-id", "sign-in with GitHub needs the GitHub App (PATCHPANDA_GITHUB_APP_ID), to ask GitHub who signed in")
 	}
 	size := func(flag string, dst *int64) {
 		n, err := parseBytes(cmd.String(flag))

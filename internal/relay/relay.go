@@ -105,7 +105,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	} else {
 		logger.Warn("no webhook secret configured: POST /webhooks/github refuses every delivery (set PATCHPANDA_WEBHOOK_SECRET)")
 	}
-	if r.GitHub, err = openGitHub(cfg, logger, r.Metrics.GitHubCall); err != nil {
+	if r.GitHub, err = openGitHub(ctx, cfg, logger, r.Metrics.GitHubCall, r.Secrets); err != nil {
 		return nil, err
 	}
 	server, err := loadServerConfig(cfg.ServerConfig)
@@ -177,6 +177,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	if r.GitHub.Enabled() {
 		creds.Other = ghauth.New(r.GitHub, server.RBAC) // gh patchpanda: people's own GitHub tokens
 	}
+	web, err := r.webRoutes(cfg, server, logger)
+	if err != nil {
+		return nil, err
+	}
 	api := &httpapi.Server{
 		Limits: httpapi.Limits{AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, LongPollsPerKey: cfg.LongPollsPerKey,
 			UploadTimeout: cfg.CoverageUploadTimeout, Reporter: reporter},
@@ -187,7 +191,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		Metrics:  r.Metrics.Handler(),
 		Observer: r.Metrics,
 		Ready:    ready,
-		Routes:   []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage)},
+		Routes:   append([]func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(r.Jobs), httpapi.BillingRoutes(r.Billing), httpapi.CoverageRoutes(r.Coverage), httpapi.CoverageViewRoutes(r.Coverage)}, web...),
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
 			Logger: logger, Metrics: r.Metrics, Limits: reporter,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/billing"
@@ -16,17 +17,24 @@ import (
 	"github.com/patchpanda/patchpanda/internal/queue/dbqueue"
 	"github.com/patchpanda/patchpanda/internal/queue/redisqueue"
 	"github.com/patchpanda/patchpanda/internal/queue/sqsqueue"
+	"github.com/patchpanda/patchpanda/internal/secrets"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
 
 // openGitHub builds the GitHub App client; without an App id it logs calls
-// instead of making them.
-func openGitHub(cfg Config, logger *slog.Logger, observe func(method, route string, status int, d time.Duration)) (*githubapp.Client, error) {
+// instead of making them. A private key file ending in ".sealed" (as /setup
+// writes) is opened with the secrets keeper.
+func openGitHub(ctx context.Context, cfg Config, logger *slog.Logger, observe func(method, route string, status int, d time.Duration), keeper *secrets.Keeper) (*githubapp.Client, error) {
 	gc := githubapp.Config{AppID: cfg.GitHubAppID, BaseURL: cfg.GitHubAPIURL, Observe: observe}
 	if cfg.GitHubPrivateKey != "" {
 		pem, err := os.ReadFile(cfg.GitHubPrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("PATCHPANDA_GITHUB_PRIVATE_KEY_FILE: %w", err)
+		}
+		if strings.HasSuffix(cfg.GitHubPrivateKey, ".sealed") {
+			if pem, err = keeper.Decrypt(ctx, pem); err != nil {
+				return nil, fmt.Errorf("PATCHPANDA_GITHUB_PRIVATE_KEY_FILE: %s is sealed and PATCHPANDA_SECRETS_KEEPER cannot open it: %w", cfg.GitHubPrivateKey, err)
+			}
 		}
 		gc.PrivateKeyPEM = pem
 	}

@@ -701,3 +701,32 @@ func (q *Queries) CoverageLinesPage(ctx context.Context, id int64, from string, 
 	}
 	return page, nil
 }
+
+// CommitFileTotals returns the totals of each of repo@sha's merged files,
+// sorted by path, without their lines. Call CommitCoverage first when the
+// commit may hold reports stored before merging existed.
+func (q *Queries) CommitFileTotals(ctx context.Context, repo, sha string) ([]CoverageFile, error) {
+	rows, err := q.query(ctx, `SELECT path, lines_found, lines_hit, branches_found, branches_hit, statements_found,
+		statements_hit, functions_found, functions_hit FROM coverage_commit_files
+		WHERE repository = $1 AND sha = $2 ORDER BY path`, repo, sha)
+	if err != nil {
+		return nil, fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+	}
+	defer rows.Close()
+	var out []CoverageFile
+	for rows.Next() {
+		var f CoverageFile
+		t := &f.Totals
+		if err := rows.Scan(&f.Path, &t.LinesFound, &t.LinesHit, &t.BranchesFound, &t.BranchesHit, &t.StatementsFound,
+			&t.StatementsHit, &t.FunctionsFound, &t.FunctionsHit); err != nil {
+			return nil, fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+		}
+		t.Files = 1
+		*t = recomputePercent(*t)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+	}
+	return out, nil
+}
