@@ -248,7 +248,7 @@ func run(dur time.Duration, attack bool) error {
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		if _, m, ok := strings.Cut(l, " msg="); ok {
 			if strings.HasPrefix(m, `"`) {
-				m = m[1:strings.Index(m[1:], `"`)+1]
+				m = m[1 : strings.Index(m[1:], `"`)+1]
 			} else {
 				m, _, _ = strings.Cut(m, " ")
 			}
