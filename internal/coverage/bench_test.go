@@ -3,6 +3,9 @@ package coverage
 import (
 	"bytes"
 	"fmt"
+	"syscall"
+	"time"
+	"os"
 	"testing"
 )
 
@@ -79,14 +82,53 @@ func benchParse(b *testing.B, format Format) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for range b.N {
 		if _, err := Parse(bytes.NewReader(data), format, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
+}
+
+// cpuTime returns the process's user and system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per operation since start: on a shared
+// machine it varies far less than wall time (the garbage collector's
+// work on the other core counts too).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkParseLCOV(b *testing.B)      { benchParse(b, LCOV) }
 func BenchmarkParseGo(b *testing.B)        { benchParse(b, Go) }
 func BenchmarkParseCobertura(b *testing.B) { benchParse(b, Cobertura) }
 func BenchmarkParseIstanbul(b *testing.B)  { benchParse(b, Istanbul) }
+
+// BenchmarkParseLCOVRealC parses a real per-test tracefile (jq's test
+// suite, one lcov --capture per test, concatenated), made by
+// testdata/realc/make-tracefile.sh, which is not committed.
+func BenchmarkParseLCOVRealC(b *testing.B) {
+	const path = "testdata/realc/jq.info"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Skipf("%s is absent: make it with sh testdata/realc/make-tracefile.sh %s (needs gcc, lcov and apt-get source)", path, path)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for range b.N {
+		if _, err := Parse(bytes.NewReader(data), LCOV, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}

@@ -282,12 +282,14 @@ const maxLine = 16 << 20
 // Collect for a report merged per file.
 //
 // When r is also an io.ReadSeeker (an *os.File), Parse may read it twice
-// (LCOV with repeated paths) or in parallel parts (a large Go profile, when
-// r is an io.ReaderAt too); that keeps memory small and is invisible to the
-// caller except that r is left at an unspecified offset.
+// (a large LCOV report whose per-path digests outgrow their budget, with
+// repeated paths) or in parallel parts (a large Go profile, when r is an
+// io.ReaderAt too); that keeps memory small and is invisible to the caller
+// except that r is left at an unspecified offset.
 //
-// On failure Parse returns a *ParseError (or an error from r or emit,
-// wrapped) and zero Totals; files already emitted must then be discarded.
+// On failure Parse returns a *ParseError, a *LimitError, or an error from
+// r or emit, wrapped, and zero Totals; files already emitted must then be
+// discarded.
 //
 // Parse applies DefaultLimits; see ParseWith.
 func Parse(r io.Reader, format Format, emit func(*File) error) (Totals, error) {
@@ -329,13 +331,20 @@ func ParseWith(r io.Reader, format Format, lim Limits, emit func(*File) error) (
 			return Totals{}, err
 		}
 	}
+	var t Totals
+	if format == LCOV {
+		// The LCOV parser builds no File when none is wanted.
+		t, err = parseLCOVTwice(br, lim, lcovDigestBudget, emit, reopen)
+		if err != nil {
+			return Totals{}, limitFirst(err)
+		}
+		t.setPercent()
+		return t, nil
+	}
 	if emit == nil {
 		emit = func(*File) error { return nil }
 	}
-	var t Totals
 	switch format {
-	case LCOV:
-		t, err = parseLCOVTwice(br, lim, emit, reopen)
 	case Go:
 		// A large profile on disk is read in parts, one per CPU.
 		ra, isRA := r.(io.ReaderAt)
@@ -367,31 +376,51 @@ func ParseWith(r io.Reader, format Format, lim Limits, emit func(*File) error) (
 		_, err = ParseFormat(string(format))
 	}
 	if err != nil {
-		return Totals{}, err
+		return Totals{}, limitFirst(err)
 	}
 	t.setPercent()
 	return t, nil
 }
 
-// parseLCOVTwice parses LCOV once adding records up simply, and, when the
-// report repeats a path and can be read again, a second time (without
-// emitting) merging only the repeated paths exactly. Without reopen, every
-// path is merged exactly in one pass.
-func parseLCOVTwice(br *bufio.Reader, lim Limits, emit func(*File) error, reopen func() (*bufio.Reader, error)) (Totals, error) {
-	if reopen == nil {
-		return parseLCOV(br, newBudget(lim), emit, newLCOVSum(func(uint64) bool { return true }))
+// limitFirst returns the *LimitError in err's chain, unwrapped, so that
+// its message is the same whichever parser or callback met the limit.
+func limitFirst(err error) error {
+	var le *LimitError
+	if errors.As(err, &le) {
+		return le
 	}
-	first := newLCOVSum(func(uint64) bool { return false })
-	t, err := parseLCOV(br, newBudget(lim), emit, first)
-	if err != nil || !first.repeats() {
-		return t, err
+	return err
+}
+
+// parseLCOVTwice reads LCOV in one pass when it can keep a digest of
+// every path in memory, which is the usual case (a few thousand files,
+// however many records). A report that can be read again (reopen != nil)
+// and whose digests outgrow their budget is read on record by record,
+// each record's totals added up and its path counted; only if some path
+// had several records is it read a second time (emitting nothing),
+// merging exactly the repeated paths.
+//
+// digestBytes is the digests' budget (lcovDigestBudget but in tests).
+func parseLCOVTwice(br *bufio.Reader, lim Limits, digestBytes int64, emit func(*File) error, reopen func() (*bufio.Reader, error)) (Totals, error) {
+	ps := newLCOVParser(br, newBudget(lim), emit)
+	ps.switchable = reopen != nil
+	ps.digestBytes = digestBytes
+	if err := ps.run(); err != nil {
+		return Totals{}, err
+	}
+	if !ps.switched || !ps.repeats() {
+		return ps.totals(), nil
 	}
 	br2, err := reopen()
 	if err != nil {
 		return Totals{}, err
 	}
-	counts := first.counts
-	return parseLCOV(br2, newBudget(lim), func(*File) error { return nil }, newLCOVSum(func(h uint64) bool { return counts[h] > 1 }))
+	again := newLCOVParser(br2, newBudget(lim), nil)
+	again.repeated = ps.counts
+	if err := again.run(); err != nil {
+		return Totals{}, err
+	}
+	return again.totals(), nil
 }
 
 // open returns a buffered reader over r, decompressing gzip when the data
@@ -427,13 +456,21 @@ func Collect(r io.Reader, format Format) (*Report, Totals, error) {
 	return CollectWith(r, format, DefaultLimits())
 }
 
-// CollectWith is Collect with the given budget (see ParseWith).
+// CollectWith is Collect with the given budget (see ParseWith). The lines
+// of the merged report count against lim.MaxLines too, so that a report
+// read record by record (see Parse) cannot build more than its budget.
 func CollectWith(r io.Reader, format Format, lim Limits) (*Report, Totals, error) {
 	rep := &Report{Files: map[string]*File{}}
+	var lines int64
 	t, err := ParseWith(r, format, lim, func(f *File) error {
-		if old, ok := rep.Files[f.Path]; ok {
-			rep.Files[f.Path] = mergeFiles(old, f)
-			return nil
+		old, ok := rep.Files[f.Path]
+		if ok {
+			f = mergeFiles(old, f)
+			lines -= int64(len(old.Lines))
+		}
+		lines += int64(len(f.Lines))
+		if lim.MaxLines > 0 && lines > lim.MaxLines {
+			return &LimitError{Limit: "lines", Max: lim.MaxLines}
 		}
 		rep.Files[f.Path] = f
 		return nil

@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os"
@@ -70,6 +71,14 @@ func FuzzLCOV(f *testing.F) {
 		b, errB := Parse(struct{ io.Reader }{bytes.NewReader(data)}, LCOV, nil)
 		if (errA == nil) != (errB == nil) || a != b {
 			t.Fatalf("seekable %+v, %v; stream %+v, %v", a, errA, b, errB)
+		}
+		// Nor may switching to record by record (digests over budget)
+		// and reading the repeated paths again change anything.
+		reopen := func() (*bufio.Reader, error) { return bufio.NewReader(bytes.NewReader(data)), nil }
+		c, errC := parseLCOVTwice(bufio.NewReader(bytes.NewReader(data)), Limits{}, 1, nil, reopen)
+		c.setPercent()
+		if (errA == nil) != (errC == nil) || errA == nil && a != c {
+			t.Fatalf("one pass %+v, %v; record by record %+v, %v", a, errA, c, errC)
 		}
 	})
 }

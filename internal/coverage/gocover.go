@@ -402,9 +402,9 @@ func parseGoLine(line []byte, bad func(string, ...any) error) ([]byte, goBlock, 
 		return nil, goBlock{}, bad("statement count %q is not a number", clip(line[sp1+1:sp2]))
 	}
 	b.stmts = int32(st)
-	c, ok := atoiNonNeg(line[sp2+1:])
-	if !ok {
-		return nil, goBlock{}, bad("execution count %q is not a number", clip(line[sp2+1:]))
+	c, problem := atoiCount(line[sp2+1:])
+	if problem != "" {
+		return nil, goBlock{}, bad("execution count %q %s", clip(line[sp2+1:]), problem)
 	}
 	b.count = c
 	return name, b, nil

@@ -187,6 +187,8 @@ func TestGoldenAgainstTools(t *testing.T) {
 			func(t *testing.T) toolTotals { return coveragePyJSON(t, "coveragepy/coveragepy.json") }},
 		{"coverage.py lcov matches lcov --summary", "coveragepy/coveragepy.lcov", LCOV, 3,
 			func(t *testing.T) toolTotals { return lcovSummary(t, "coveragepy/coveragepy.lcov.summary.txt") }},
+		{"coverage.py lcov with branches on line 0 (exits) matches lcov --summary", "coveragepy-exits/exits.lcov", LCOV, 1,
+			func(t *testing.T) toolTotals { return lcovSummary(t, "coveragepy-exits/exits.lcov.summary.txt") }},
 		{"c8 coverage-final.json matches c8's text-summary", "c8/coverage-final.json", Istanbul, 2,
 			func(t *testing.T) toolTotals { return istanbulSummary(t, "c8/c8-summary.txt", true, true, false) }},
 		{"c8 lcov matches lcov --summary", "c8/lcov.info", LCOV, 2,

@@ -114,14 +114,20 @@ func istanbulToFile(key string, fc *istanbulFile, bud *budget) (*File, error) {
 		p = key
 	}
 	f := &File{Path: filepathSlash(p)}
-	count := func(v float64) int64 {
+	// count returns a JSON count as an int64, refusing what no counter
+	// holds: a negative count or one beyond int64.
+	var countErr error
+	count := func(what, id string, v float64) int64 {
 		switch {
-		case v != v || v <= 0:
-			return 0
-		case v >= 9.2e18:
-			return 1<<63 - 1
+		case countErr != nil:
+		case v < 0:
+			countErr = fmt.Errorf("%s %s: count %v is negative", what, strconv.Quote(id), v)
+		case v >= 9223372036854775807:
+			countErr = fmt.Errorf("%s %s: count %v is beyond the largest count (2^63-1)", what, strconv.Quote(id), v)
+		case v > 0:
+			return int64(v)
 		}
-		return int64(v)
+		return 0
 	}
 	hits := map[int]int64{}
 	for id, loc := range fc.StatementMap {
@@ -132,7 +138,7 @@ func istanbulToFile(key string, fc *istanbulFile, bud *budget) (*File, error) {
 		if loc.Start.Line <= 0 {
 			return nil, fmt.Errorf("statement %s starts on line %d", strconv.Quote(id), loc.Start.Line)
 		}
-		c := count(h)
+		c := count("statement", id, h)
 		f.StatementsFound++
 		if c > 0 {
 			f.StatementsHit++
@@ -147,6 +153,9 @@ func istanbulToFile(key string, fc *istanbulFile, bud *budget) (*File, error) {
 			hits[loc.Start.Line] = c
 		}
 	}
+	if countErr != nil {
+		return nil, countErr
+	}
 	f.Lines = make([]Line, 0, len(hits))
 	for n, h := range hits {
 		f.Lines = append(f.Lines, Line{Number: n, Hits: h})
@@ -154,9 +163,12 @@ func istanbulToFile(key string, fc *istanbulFile, bud *budget) (*File, error) {
 	slices.SortFunc(f.Lines, func(a, b Line) int { return cmpInt(a.Number, b.Number) })
 	for id := range fc.FnMap {
 		f.FunctionsFound++
-		if count(fc.F[id]) > 0 {
+		if count("function", id, fc.F[id]) > 0 {
 			f.FunctionsHit++
 		}
+	}
+	if countErr != nil {
+		return nil, countErr
 	}
 	for id, br := range fc.BranchMap {
 		counts, ok := fc.B[id]
@@ -171,9 +183,12 @@ func istanbulToFile(key string, fc *istanbulFile, bud *budget) (*File, error) {
 		}
 		var hit int
 		for _, c := range counts {
-			if count(c) > 0 {
+			if count("branch", id, c) > 0 {
 				hit++
 			}
+		}
+		if countErr != nil {
+			return nil, countErr
 		}
 		f.BranchesFound += int64(len(counts))
 		f.BranchesHit += int64(hit)

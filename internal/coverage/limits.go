@@ -85,6 +85,22 @@ func (b *budget) file(path string) error {
 	return nil
 }
 
+// fileBytes is file for a path not yet copied out of the input.
+func (b *budget) fileBytes(path []byte) error {
+	if b.lim.MaxFiles <= 0 {
+		return nil
+	}
+	h := maphash.Bytes(b.seed, path)
+	if _, ok := b.paths[h]; ok {
+		return nil
+	}
+	if len(b.paths) >= b.lim.MaxFiles {
+		return &LimitError{Limit: "files", Max: int64(b.lim.MaxFiles)}
+	}
+	b.paths[h] = struct{}{}
+	return nil
+}
+
 // addLines counts n lines about to be built.
 func (b *budget) addLines(n int64) error {
 	b.lines += n

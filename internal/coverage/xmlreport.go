@@ -96,9 +96,9 @@ func (w *xmlWalker) intAttr(se *xml.StartElement, name string) (int64, error) {
 	if !ok {
 		return 0, nil
 	}
-	n, good := atoiHits([]byte(strings.TrimSpace(v)))
-	if !good {
-		return 0, w.errAt(se.Name.Local, "attribute %s=%q is not a number", name, clipS(v))
+	n, problem := atoiCount([]byte(strings.TrimSpace(v)))
+	if problem != "" {
+		return 0, w.errAt(se.Name.Local, "attribute %s=%q %s", name, clipS(v), problem)
 	}
 	return n, nil
 }

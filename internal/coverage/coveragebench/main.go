@@ -12,6 +12,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +49,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	lcovRuns := fs.Int("lcov-runs", 1, "runs of lcov --summary (slow)")
 	runs := fs.Int("runs", 3, "run each measurement this many times and keep the fastest (the machine is shared)")
 	dir := fs.String("dir", "", "where to write the reports (default: a temporary directory, removed after)")
+	realc := fs.String("realc", "internal/coverage/testdata/realc/jq.info", "a real per-test LCOV tracefile to compare with lcov --summary (made by internal/coverage/testdata/realc/make-tracefile.sh); skipped when absent")
+	ppctl := fs.String("ppctl", "", "a built ppctl: also time `ppctl coverage summary` on the real tracefile, and the CLI start-up")
+	startupRuns := fs.Int("startup-runs", 30, "runs of each CLI start-up measurement")
 	child := fs.String("child", "", "internal: parse this file and print its totals as JSON")
 	stream := fs.Bool("stream", false, "internal, with -child: hide that the file can be read twice")
 	if err := fs.Parse(args); err != nil {
@@ -76,7 +81,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Machine: %d CPUs, %s, %s\n\n", runtime.NumCPU(), cpuModel(), runtime.Version())
+	fmt.Fprintf(stdout, "Machine: %d CPUs, %s, %s, load average %s\n\n", runtime.NumCPU(), cpuModel(), runtime.Version(), loadAvg())
+	var ratios []string
+	ratio := func(what string, ours, theirs measurement) {
+		ratios = append(ratios, fmt.Sprintf("- %s: **%.1f×** in wall time (%.2fs ÷ %.2fs), %.1f× in CPU time (%.2fs ÷ %.2fs)",
+			what, theirs.wall.Seconds()/ours.wall.Seconds(), theirs.wall.Seconds(), ours.wall.Seconds(),
+			theirs.cpu.Seconds()/ours.cpu.Seconds(), theirs.cpu.Seconds(), ours.cpu.Seconds()))
+	}
 	fmt.Fprintln(stdout, "| format | input | tool | wall time | CPU time | MB/s (wall) | peak RSS | totals |")
 	fmt.Fprintln(stdout, "| --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, f := range strings.Split(*formats, ",") {
@@ -103,8 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				m.wall.Seconds(), m.cpu.Seconds(), float64(st.Size())/1e6/m.wall.Seconds(), human(m.maxRSS), m.out)
 		}
 		fmt.Fprintf(stderr, "parsing %s with coverage.Parse...\n", f)
-		m, err := best(*runs, func() (measurement, error) { return measure(ctx, "", self, "-child", path) })
-		row("coverage.Parse", m, err)
+		ours, err := best(*runs, func() (measurement, error) { return measure(ctx, "", self, "-child", path) })
+		row("coverage.Parse", ours, err)
 		if f == "lcov" {
 			fmt.Fprintf(stderr, "parsing %s with coverage.Parse as a stream...\n", f)
 			m, err := best(*runs, func() (measurement, error) { return measure(ctx, "", self, "-child", path, "-stream") })
@@ -124,13 +135,134 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return measure(ctx, "", "lcov", "--summary", path, "--rc", "lcov_branch_coverage=1")
 			})
 			row("lcov --summary", m, err)
+			if err == nil && ours.wall > 0 {
+				ratio(fmt.Sprintf("generated LCOV (%s, one record per file): coverage.Parse vs lcov --summary", human(st.Size())), ours, m)
+			}
 		case "go":
 			fmt.Fprintln(stderr, "running go tool cover -func...")
 			m, err := best(*runs, func() (measurement, error) { return measure(ctx, gomod, "go", "tool", "cover", "-func="+path) })
 			row("go tool cover -func", m, err)
+			if err == nil && ours.wall > 0 {
+				ratio(fmt.Sprintf("generated Go profile (%s): coverage.Parse vs go tool cover -func", human(st.Size())), ours, m)
+			}
 		}
 	}
+	if *realc != "" {
+		if err := realTracefile(ctx, *realc, self, *ppctl, *runs, *lcovRuns, *compare, stdout, stderr, ratio); err != nil {
+			return err
+		}
+	}
+	if len(ratios) > 0 {
+		fmt.Fprintf(stdout, "\nRatios (the reference tool's time ÷ ours, measured in this run):\n\n%s\n", strings.Join(ratios, "\n"))
+	}
+	if *ppctl != "" {
+		return startup(ctx, *ppctl, work, *startupRuns, stdout)
+	}
 	return nil
+}
+
+// realTracefile measures a real per-test tracefile, when there is one.
+func realTracefile(ctx context.Context, path, self, ppctl string, runs, lcovRuns int, compare bool, stdout, stderr io.Writer, ratio func(string, measurement, measurement)) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		fmt.Fprintf(stdout, "\nReal per-test LCOV tracefile: skipped: %s is absent (make it with sh internal/coverage/testdata/realc/make-tracefile.sh %s)\n", path, path)
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nReal per-test LCOV tracefile %s (%s):\n\n", filepath.Base(path), human(st.Size()))
+	fmt.Fprintln(stdout, "| tool | wall time | CPU time | MB/s (wall) | peak RSS | totals |")
+	fmt.Fprintln(stdout, "| --- | --- | --- | --- | --- | --- |")
+	row := func(tool string, m measurement, err error) {
+		if err != nil {
+			fmt.Fprintf(stdout, "| %s | skipped: %v | | | | |\n", tool, err)
+			return
+		}
+		fmt.Fprintf(stdout, "| %s | %.3fs | %.3fs | %.1f | %s | %s |\n", tool, m.wall.Seconds(), m.cpu.Seconds(),
+			float64(st.Size())/1e6/m.wall.Seconds(), human(m.maxRSS), m.out)
+	}
+	fmt.Fprintln(stderr, "parsing the real tracefile with coverage.Parse...")
+	ours, err := best(runs, func() (measurement, error) { return measure(ctx, "", self, "-child", path) })
+	row("coverage.Parse", ours, err)
+	if err != nil {
+		return nil
+	}
+	var cli measurement
+	if ppctl != "" {
+		cli, err = best(runs, func() (measurement, error) { return measure(ctx, "", ppctl, "coverage", "summary", "--json", path) })
+		row("ppctl coverage summary", cli, err)
+		if err != nil {
+			cli = measurement{}
+		}
+	}
+	if !compare {
+		return nil
+	}
+	if _, err := exec.LookPath("lcov"); err != nil {
+		row("lcov --summary", measurement{}, errors.New("lcov is not installed (apt-get install -y lcov)"))
+		return nil
+	}
+	fmt.Fprintln(stderr, "running lcov --summary on the real tracefile...")
+	ref, err := best(lcovRuns, func() (measurement, error) {
+		return measure(ctx, "", "lcov", "--summary", path, "--rc", "lcov_branch_coverage=1")
+	})
+	row("lcov --summary", ref, err)
+	if err != nil {
+		return nil
+	}
+	ratio(fmt.Sprintf("real per-test LCOV (%s): coverage.Parse vs lcov --summary", human(st.Size())), ours, ref)
+	if cli.wall > 0 {
+		ratio(fmt.Sprintf("real per-test LCOV (%s): ppctl coverage summary (a process) vs lcov --summary", human(st.Size())), cli, ref)
+	}
+	return nil
+}
+
+// startup times the CLI's start-up: `ppctl version`, and `ppctl coverage
+// summary` on a 1 KB LCOV file.
+func startup(ctx context.Context, ppctl, dir string, runs int, stdout io.Writer) error {
+	var small strings.Builder
+	small.WriteString("TN:\nSF:src/small.c\nFN:1,main\nFNDA:1,main\n")
+	for l := 1; small.Len() < 1000; l++ {
+		fmt.Fprintf(&small, "DA:%d,%d\n", l, l%3)
+	}
+	small.WriteString("end_of_record\n")
+	path := filepath.Join(dir, "small.info")
+	if err := os.WriteFile(path, []byte(small.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nCLI start-up (%d runs each; wall time per run):\n\n", runs)
+	fmt.Fprintln(stdout, "| command | min | median | peak RSS |")
+	fmt.Fprintln(stdout, "| --- | --- | --- | --- |")
+	for _, args := range [][]string{{"version"}, {"coverage", "summary", path}} {
+		var walls []time.Duration
+		var rss int64
+		for range max(runs, 1) {
+			m, err := measure(ctx, "", ppctl, args...)
+			if err != nil {
+				return err
+			}
+			walls = append(walls, m.wall)
+			rss = max(rss, m.maxRSS)
+		}
+		slices.Sort(walls)
+		name := "ppctl " + strings.Join(args, " ")
+		if len(args) > 1 {
+			name = fmt.Sprintf("ppctl coverage summary (%d-byte LCOV)", small.Len())
+		}
+		fmt.Fprintf(stdout, "| %s | %.1f ms | %.1f ms | %s |\n", name,
+			float64(walls[0].Microseconds())/1000, float64(walls[len(walls)/2].Microseconds())/1000, human(rss))
+	}
+	return nil
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func parseChild(path string, stream bool, stdout io.Writer) error {
@@ -145,7 +277,9 @@ func parseChild(path string, stream bool, stdout io.Writer) error {
 		// digest of every file.
 		r = struct{ io.Reader }{f}
 	}
-	t, err := coverage.Parse(r, "", nil)
+	// No budget: this measures the parser on reports larger than
+	// DefaultLimits allow (the 1 GiB LCOV has 183,000 files).
+	t, err := coverage.ParseWith(r, "", coverage.Limits{}, nil)
 	if err != nil {
 		return err
 	}
@@ -202,6 +336,11 @@ func best(n int, f func() (measurement, error)) (measurement, error) {
 
 func summarize(s string) string {
 	s = strings.TrimSpace(s)
+	var c bytes.Buffer
+	if strings.HasPrefix(s, "{") && json.Compact(&c, []byte(s)) == nil {
+		// ppctl prints its JSON indented.
+		return strings.ReplaceAll(c.String(), "|", "/")
+	}
 	var keep []string
 	for _, l := range strings.Split(s, "\n") {
 		l = strings.TrimSpace(l)
