@@ -28,13 +28,16 @@ migrate:
 # when PATCHPANDA_TEST_POSTGRES_URL is set, and a bare handler), then the
 # coverage parsers against lcov --summary and go tool cover -func (and on a
 # real per-test tracefile when internal/coverage/testdata/realc/jq.info was
-# made), with each ratio and the ppctl start-up.
+# made), with each ratio and the ppctl start-up, then the 60 s hostile soak
+# (a relay child process under attack while legitimate deliveries and
+# uploads flow; their p99s and the relay's peak RSS).
 # Results and how to read them: docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/webhook ./internal/coverage ./internal/keys
 	$(GO) run ./internal/webhookload/bench -duration 5s
 	mkdir -p bin && $(GO) build -o bin/ppctl ./cmd/ppctl
 	$(GO) run ./internal/coverage/coveragebench -size 200MB -xml-size 100MB -ppctl bin/ppctl
+	$(GO) run ./internal/webhookload/soak -duration 60s
 
 build:
 	mkdir -p bin

@@ -5,6 +5,7 @@ package actionsoidc
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/patchpanda/patchpanda/internal/ttlcache"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -39,7 +43,24 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock for expiry checks; time.Now when nil.
 	Now func() time.Time
+	// KeyRefetchEvery is the least time between two fetches of the JWKS:
+	// go-oidc fetches it again for every token whose signature does not
+	// verify, so without it each forged token would cost a request to the
+	// issuer. DefaultKeyRefetchEvery when 0.
+	KeyRefetchEvery time.Duration
+	// RejectedTTL is how long a refused token is remembered and refused
+	// again without being checked; DefaultRejectedTTL when 0.
+	RejectedTTL time.Duration
 }
+
+// Defaults of Options.
+const (
+	DefaultKeyRefetchEvery = time.Minute
+	DefaultRejectedTTL     = time.Minute
+	// discoveryRetry is how long a failed discovery is remembered, so that
+	// a burst of tokens while the issuer is down costs one attempt.
+	discoveryRetry = 10 * time.Second
+)
 
 // Claims are the claims of an Actions ID token PatchPanda uses.
 type Claims struct {
@@ -61,13 +82,18 @@ type Claims struct {
 
 // Verifier checks Actions ID tokens: an RS256 signature by a key of the
 // issuer's JWKS (fetched once and cached, fetched again for an unknown key
-// id), the issuer, the audience and the expiry. It is safe for concurrent
-// use and makes no request until the first token arrives.
+// id at most once per KeyRefetchEvery), the issuer, the audience and the
+// expiry. It is safe for concurrent use and makes no request until the
+// first token arrives.
 type Verifier struct {
-	opts Options
+	opts     Options
+	rejected *ttlcache.Cache[[32]byte, error]
+	discover singleflight.Group
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards the fields below; never held across a request
 	verifier *oidc.IDTokenVerifier
+	failed   error     // the last discovery's failure
+	failedAt time.Time // when it failed
 }
 
 // New returns a Verifier. It makes no network request, so a relay starts
@@ -89,40 +115,119 @@ func New(opts Options) (*Verifier, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Verifier{opts: opts}, nil
+	if opts.KeyRefetchEvery <= 0 {
+		opts.KeyRefetchEvery = DefaultKeyRefetchEvery
+	}
+	if opts.RejectedTTL <= 0 {
+		opts.RejectedTTL = DefaultRejectedTTL
+	}
+	return &Verifier{opts: opts, rejected: ttlcache.New[[32]byte, error](opts.RejectedTTL, 10000, opts.Now)}, nil
 }
 
-// idTokenVerifier discovers the issuer on first use; a failed discovery is
-// tried again on the next token.
+// idTokenVerifier discovers the issuer on first use. Concurrent first uses
+// share one discovery, which runs without holding the lock, and each caller
+// waits only as long as its own context allows; a failed discovery is
+// remembered for discoveryRetry, then tried again.
 func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.verifier != nil {
-		return v.verifier, nil
+	iv, failed, failedAt := v.verifier, v.failed, v.failedAt
+	v.mu.Unlock()
+	if iv != nil {
+		return iv, nil
 	}
-	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.opts.HTTPClient), 15*time.Second)
-	defer cancel()
-	p, err := oidc.NewProvider(dctx, v.opts.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("actionsoidc: discover %s: %w", v.opts.Issuer,
-			patchpanda.Errorf(patchpanda.EUNAVAILABLE, "the GitHub Actions token issuer %s does not answer; try again", v.opts.Issuer))
+	if failed != nil && v.opts.Now().Sub(failedAt) < discoveryRetry {
+		return nil, failed
 	}
-	// The key set outlives this request: give it a context without the
-	// request's cancellation but with our HTTP client.
-	kctx := oidc.ClientContext(context.WithoutCancel(ctx), v.opts.HTTPClient)
-	v.verifier = p.VerifierContext(kctx, &oidc.Config{
-		ClientID:             v.opts.Audience,
-		SupportedSigningAlgs: []string{oidc.RS256},
-		Now:                  v.opts.Now,
+	ch := v.discover.DoChan("discover", func() (any, error) {
+		// Detached from any one caller: the result serves them all.
+		dctx, cancel := context.WithTimeout(oidc.ClientContext(context.WithoutCancel(ctx), v.opts.HTTPClient), 15*time.Second)
+		defer cancel()
+		p, err := oidc.NewProvider(dctx, v.opts.Issuer)
+		if err != nil {
+			err = fmt.Errorf("actionsoidc: discover %s: %w", v.opts.Issuer,
+				patchpanda.Errorf(patchpanda.EUNAVAILABLE, "the GitHub Actions token issuer %s does not answer; try again", v.opts.Issuer))
+			v.mu.Lock()
+			v.failed, v.failedAt = err, v.opts.Now()
+			v.mu.Unlock()
+			return nil, err
+		}
+		// The key set outlives this request: give it a context without the
+		// request's cancellation, and a client that fetches the keys at
+		// most once per KeyRefetchEvery.
+		keys := &http.Client{Transport: &throttle{next: transport(v.opts.HTTPClient), every: v.opts.KeyRefetchEvery, now: v.opts.Now},
+			Timeout: v.opts.HTTPClient.Timeout}
+		kctx := oidc.ClientContext(context.WithoutCancel(ctx), keys)
+		iv := p.VerifierContext(kctx, &oidc.Config{
+			ClientID:             v.opts.Audience,
+			SupportedSigningAlgs: []string{oidc.RS256},
+			Now:                  v.opts.Now,
+		})
+		v.mu.Lock()
+		v.verifier, v.failed = iv, nil
+		v.mu.Unlock()
+		return iv, nil
 	})
-	return v.verifier, nil
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*oidc.IDTokenVerifier), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func transport(c *http.Client) http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return http.DefaultTransport
+}
+
+// throttle refuses a request made sooner than every after the previous
+// one, without sending it. go-oidc then keeps its cached keys.
+type throttle struct {
+	next  http.RoundTripper
+	every time.Duration
+	now   func() time.Time
+
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	now := t.now()
+	if !t.last.IsZero() && now.Sub(t.last) < t.every {
+		t.mu.Unlock()
+		return nil, errors.New("the key set was fetched less than a minute ago")
+	}
+	t.last = now
+	t.mu.Unlock()
+	return t.next.RoundTrip(req)
 }
 
 // Verify checks raw and returns its claims. It returns an EUNAUTHORIZED
 // error for a token that is malformed, badly signed, expired, from another
 // issuer, for another audience or without a repository claim, and an
 // EUNAVAILABLE error when the issuer cannot be reached.
+//
+// A refused token is remembered (under its hash) for RejectedTTL and
+// refused again with the same error without being checked.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	key := sha256.Sum256([]byte(raw))
+	if err, ok := v.rejected.Get(key); ok {
+		return nil, err
+	}
+	c, err := v.verify(ctx, raw)
+	if patchpanda.ErrorCode(err) == patchpanda.EUNAUTHORIZED {
+		v.rejected.Set(key, err)
+	}
+	return c, err
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string) (*Claims, error) {
 	iv, err := v.idTokenVerifier(ctx)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,9 @@ package actionsoidc_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +95,48 @@ func TestChainRoutesByShape(t *testing.T) {
 	c = actionsoidc.Chain{Keys: fixed{"key"}}
 	if p, _ := c.Authenticate(context.Background(), "eyJ.eyJ.sig"); p == nil || p.Kind != "key" {
 		t.Errorf("without Actions a JWT goes to the key authenticator (which explains keys), got %v", p)
+	}
+}
+
+func TestForgedTokensDoNotEachFetchTheKeySet(t *testing.T) {
+	iss := actionsoidctest.New(t)
+	v, err := actionsoidc.New(actionsoidc.Options{Issuer: iss.URL(), HTTPClient: iss.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Authenticate(context.Background(), iss.Token(t, "acme/widgets", "patchpanda", time.Hour, nil)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		_, err := v.Authenticate(context.Background(), iss.ForeignToken(t, "acme/widgets", "patchpanda"))
+		if patchpanda.ErrorCode(err) != patchpanda.EUNAUTHORIZED {
+			t.Fatalf("forged token %d: %v, want unauthorized", i, err)
+		}
+	}
+	if n := iss.JWKSFetches.Load(); n > 2 {
+		t.Errorf("30 forged tokens made %d key set fetches in all; want at most 2 (one to start, one refetch a minute)", n)
+	}
+	// A good token still passes with the keys cached.
+	if _, err := v.Authenticate(context.Background(), iss.Token(t, "acme/widgets", "patchpanda", time.Hour, nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAHangingDiscoveryHoldsNoLockOverOtherCallers(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer hang.Close()
+	defer close(release)
+	v, err := actionsoidc.New(actionsoidc.Options{Issuer: hang.URL, HTTPClient: hang.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go v.Authenticate(context.Background(), "a.b.c") // stays in discovery until release
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// With the lock held across discovery this call would wait for it; now
+	// it gives up with its own context.
+	if _, err := v.Authenticate(ctx, "d.e.f"); !errors.Is(err, context.Canceled) {
+		t.Errorf("second caller: %v, want context.Canceled", err)
 	}
 }

@@ -15,6 +15,7 @@
 package coveragesvc
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -28,8 +29,10 @@ import (
 	_ "gocloud.dev/blob/memblob"  // mem:// buckets, for tests
 
 	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/ratelimit"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
@@ -61,7 +64,24 @@ type Options struct {
 	Server *config.Server
 	// Now is the clock of the rate limit; time.Now when nil.
 	Now func() time.Time
+	// Limits is one report's budget (files, expanded lines, XML depth and
+	// elements); a zero field takes DefaultLimits' value.
+	Limits coverage.Limits
+	// MaxCommitLines bounds the line records all reports of one commit
+	// hold together (merged); DefaultMaxCommitLines when 0.
+	MaxCommitLines int64
+	// Reporter counts and logs the limits hit; may be nil.
+	Reporter *limits.Reporter
 }
+
+// DefaultMaxCommitLines is the default of Options.MaxCommitLines.
+const DefaultMaxCommitLines = 10_000_000
+
+// DefaultLimits is the relay's default budget of one report. It is
+// tighter than the parsers' own default on lines: a relay parses several
+// uploads at once, and a line record costs about 32 bytes while a report is
+// collected (2,000,000 lines: about 64 MB).
+var DefaultLimits = coverage.Limits{MaxFiles: 100_000, MaxLines: 2_000_000, MaxDepth: 32, MaxElements: 20_000_000}
 
 // DefaultBlobDir returns where raw uploads are kept without a BlobURL:
 // "coverage" beside the SQLite file, or ./patchpanda-coverage when the
@@ -105,6 +125,12 @@ func New(ctx context.Context, db *store.DB, gh GitHub, logger *slog.Logger, opts
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	def := DefaultLimits
+	opts.Limits.MaxFiles = cmp.Or(opts.Limits.MaxFiles, def.MaxFiles)
+	opts.Limits.MaxLines = cmp.Or(opts.Limits.MaxLines, def.MaxLines)
+	opts.Limits.MaxDepth = cmp.Or(opts.Limits.MaxDepth, def.MaxDepth)
+	opts.Limits.MaxElements = cmp.Or(opts.Limits.MaxElements, def.MaxElements)
+	opts.MaxCommitLines = cmp.Or(opts.MaxCommitLines, DefaultMaxCommitLines)
 	if opts.TempDir == "" {
 		opts.TempDir = os.TempDir()
 	}

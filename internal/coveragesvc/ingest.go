@@ -17,6 +17,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/feedback"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
@@ -112,12 +113,16 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 	}
 	if s.limit != nil {
 		if wait, ok := s.limit.Take(strings.ToLower(params.Repo)); !ok {
+			s.opts.Reporter.Hit(ctx, limits.CoverageRate, offender(p, params.Repo))
 			return httpapi.CoverageUpload{}, false, &RateLimitedError{Wait: wait, err: patchpanda.Errorf(patchpanda.ERATELIMITED,
-				"%s uploads coverage faster than %d reports a minute; try again in %s", params.Repo, s.opts.UploadsPerMinute, wait.Round(1e9))}
+				"%s uploads coverage faster than %d reports a minute (PATCHPANDA_COVERAGE_UPLOADS_PER_MINUTE); try again in %s", params.Repo, s.opts.UploadsPerMinute, wait.Round(1e9))}
 		}
 	}
 
 	sp, err := s.spool(body, params.ContentEncoding)
+	if patchpanda.ErrorCode(err) == patchpanda.ETOOLARGE {
+		s.opts.Reporter.Hit(ctx, limits.CoverageUpload, offender(p, params.Repo))
+	}
 	if err != nil {
 		return httpapi.CoverageUpload{}, false, err
 	}
@@ -133,8 +138,11 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 	if err != nil {
 		return httpapi.CoverageUpload{}, false, err
 	}
-	rep, totals, err := coverage.Collect(sp.report, format)
+	rep, totals, err := coverage.CollectWith(sp.report, format, s.opts.Limits)
 	if err != nil {
+		if lerr, ok := s.overLimit(ctx, offender(p, params.Repo), err); ok {
+			return httpapi.CoverageUpload{}, false, lerr
+		}
 		return httpapi.CoverageUpload{}, false, parseError(err, sp.hasList)
 	}
 
@@ -166,6 +174,14 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 		if err := q.LockCommitCoverage(ctx, r.Repository, r.SHA); err != nil {
 			return err
 		}
+		held, err := q.CommitCoverageLines(ctx, r.Repository, r.SHA)
+		if err != nil {
+			return err
+		}
+		if held+lineRecords(files) > s.opts.MaxCommitLines {
+			lerr, _ := s.overLimit(ctx, offender(p, r.Repository), &coverage.LimitError{Limit: "commit_lines", Max: s.opts.MaxCommitLines})
+			return lerr
+		}
 		if err := q.AddCoverageReport(ctx, r, files); err != nil {
 			if patchpanda.ErrorCode(err) == patchpanda.ECONFLICT { // an identical upload won the race
 				d, derr := q.CoverageReportByContent(ctx, r.Repository, r.SHA, r.Flag, r.ContentSHA256)
@@ -175,6 +191,11 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 				dup = d
 				return nil
 			}
+			return err
+		}
+		// The commit's merged files take this report in now, so nothing
+		// ever reloads every report of the commit.
+		if err := q.MergeCommitCoverage(ctx, r.ID, r.Repository, r.SHA, files); err != nil {
 			return err
 		}
 		if r.BaseSHA == "" && r.Branch != "" {
@@ -288,6 +309,65 @@ func detect(f io.ReadSeeker, forced string) (coverage.Format, error) {
 		return "", fmt.Errorf("coveragesvc: read report: %w", err)
 	}
 	return format, nil
+}
+
+// limitSettings names, for each limit a report can exceed, the limit's
+// name in metrics and the setting that raises it.
+var limitSettings = map[string]struct{ name, setting string }{
+	"files":        {limits.CoverageFiles, "PATCHPANDA_COVERAGE_MAX_FILES"},
+	"lines":        {limits.CoverageLines, "PATCHPANDA_COVERAGE_MAX_LINES"},
+	"depth":        {limits.CoverageDepth, "PATCHPANDA_COVERAGE_MAX_XML_DEPTH"},
+	"elements":     {limits.CoverageElements, "PATCHPANDA_COVERAGE_MAX_XML_ELEMENTS"},
+	"commit_lines": {limits.CoverageCommit, "PATCHPANDA_COVERAGE_MAX_COMMIT_LINES"},
+}
+
+// offender names who went over a limit, for the log: the uploading
+// credential (one key spraying repositories is one offender), else the
+// repository.
+func offender(p *patchpanda.Principal, repo string) string {
+	if p == nil {
+		return repo
+	}
+	return principalName(p)
+}
+
+// overLimit turns a *coverage.LimitError into an ETOOLARGE error that
+// names the limit and the setting that raises it, and reports the hit. It
+// returns false for any other error.
+func (s *Service) overLimit(ctx context.Context, offender string, err error) (error, bool) {
+	var le *coverage.LimitError
+	if !errors.As(err, &le) {
+		return nil, false
+	}
+	ls, ok := limitSettings[le.Limit]
+	if !ok {
+		ls = limitSettings["lines"]
+	}
+	s.opts.Reporter.Hit(ctx, ls.name, offender, "max", le.Max)
+	var what string
+	switch le.Limit {
+	case "files":
+		what = fmt.Sprintf("names more than %d files", le.Max)
+	case "depth":
+		what = fmt.Sprintf("nests XML elements more than %d deep", le.Max)
+	case "elements":
+		what = fmt.Sprintf("has more than %d XML elements", le.Max)
+	case "commit_lines":
+		return patchpanda.Errorf(patchpanda.ETOOLARGE, "the coverage reports of this commit would hold more than %d line records together (limit %s; %s raises it)",
+			le.Max, ls.name, ls.setting), true
+	default:
+		what = fmt.Sprintf("expands to more than %d line records", le.Max)
+	}
+	return patchpanda.Errorf(patchpanda.ETOOLARGE, "the coverage report %s (limit %s; %s raises it)", what, ls.name, ls.setting), true
+}
+
+// lineRecords counts the line records of files.
+func lineRecords(files []*coverage.File) int64 {
+	var n int64
+	for _, f := range files {
+		n += int64(len(f.Lines))
+	}
+	return n
 }
 
 // parseError makes a parser's error an EINVALID error safe to show. The

@@ -2,9 +2,12 @@ package coveragesvc
 
 import (
 	"context"
+	"encoding/base64"
 	"strconv"
+	"strings"
 
 	"github.com/patchpanda/patchpanda/internal/coverage"
+	"github.com/patchpanda/patchpanda/internal/feedback"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -51,52 +54,102 @@ func (s *Service) List(ctx context.Context, f httpapi.CoverageListParams) (httpa
 }
 
 // Commit returns repo@sha's coverage merged over its sessions, compared
-// with its base when the base has coverage.
+// with its base when the base has coverage. Both come from the stored
+// merged totals.
 func (s *Service) Commit(ctx context.Context, repo, sha string) (httpapi.CommitCoverage, error) {
 	head, err := s.db.CommitCoverage(ctx, repo, sha)
 	if err != nil {
 		return httpapi.CommitCoverage{}, err
 	}
 	c := httpapi.CommitCoverage{Repository: repo, SHA: sha, Sessions: len(head.Sessions), Flags: head.Flags(),
-		Totals: head.Report.Totals(), BaseSHA: head.BaseSHA()}
+		Totals: head.Totals, BaseSHA: head.BaseSHA()}
 	if c.BaseSHA != "" {
 		base, err := s.db.CommitCoverage(ctx, repo, c.BaseSHA)
 		if err != nil {
 			return httpapi.CommitCoverage{}, err
 		}
 		if len(base.Sessions) > 0 {
-			d := coverage.Compare(base.Report, head.Report).Delta
+			d := feedback.Delta(base.Totals, head.Totals)
 			c.Delta = &d
 		}
 	}
 	return c, nil
 }
 
+// Lines pages of GET /api/coverage/{id}?lines=1.
+const (
+	maxPageLines = 100_000
+	maxPageFiles = 1_000
+)
+
 // Report returns one stored report with its per-file totals (counted as
-// commit coverage counts them) and, with lines, each file's lines. It
-// returns an ENOTFOUND error for an unknown id.
-func (s *Service) Report(ctx context.Context, id int64, lines bool) (httpapi.CoverageReport, error) {
+// commit coverage counts them) and, with lines, one page of its files with
+// their lines (at most 100,000 lines and 1,000 files) from cursor. It
+// returns an ENOTFOUND error for an unknown id and an EINVALID error for a
+// cursor it did not give out.
+func (s *Service) Report(ctx context.Context, id int64, lines bool, cursor string) (httpapi.CoverageReport, error) {
 	r, err := s.db.CoverageReport(ctx, id)
 	if err != nil {
 		return httpapi.CoverageReport{}, err
 	}
-	files, err := s.db.CoverageFiles(ctx, id, lines)
+	out := reportAnswer(r)
+	if !lines {
+		files, err := s.db.CoverageFiles(ctx, id, false)
+		if err != nil {
+			return httpapi.CoverageReport{}, err
+		}
+		out.Files = make([]httpapi.CoverageFile, 0, len(files))
+		for _, f := range files {
+			out.Files = append(out.Files, httpapi.CoverageFile{Path: f.Path, Totals: f.Totals})
+		}
+		return out, nil
+	}
+	from, skip, err := decodeCursor(cursor)
 	if err != nil {
 		return httpapi.CoverageReport{}, err
 	}
-	out := reportAnswer(r)
-	out.Files = make([]httpapi.CoverageFile, 0, len(files))
-	for _, f := range files {
-		cf := httpapi.CoverageFile{Path: f.Path, Totals: f.Totals}
-		if f.File != nil {
-			cf.Lines = f.File.Lines
-			if cf.Lines == nil {
-				cf.Lines = []coverage.Line{}
-			}
+	page, err := s.db.CoverageLinesPage(ctx, id, from, skip, maxPageLines, maxPageFiles)
+	if err != nil {
+		return httpapi.CoverageReport{}, err
+	}
+	out.Files = make([]httpapi.CoverageFile, 0, len(page.Files))
+	for _, f := range page.Files {
+		cf := httpapi.CoverageFile{Path: f.Path, Totals: f.Totals, Lines: f.File.Lines}
+		if cf.Lines == nil {
+			cf.Lines = []coverage.Line{}
 		}
 		out.Files = append(out.Files, cf)
 	}
+	if page.NextPath != "" {
+		out.Next = encodeCursor(page.NextPath, page.NextSkip)
+	}
 	return out, nil
+}
+
+// encodeCursor makes the opaque cursor of a lines page: the file to start
+// at and how many of its lines to skip.
+func encodeCursor(path string, skip int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(skip) + ":" + path))
+}
+
+func decodeCursor(c string) (string, int, error) {
+	if c == "" {
+		return "", 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	n, path, ok := strings.Cut(string(b), ":")
+	skip, aerr := strconv.Atoi(n)
+	if err != nil || !ok || aerr != nil || skip < 0 || path == "" {
+		return "", 0, patchpanda.Errorf(patchpanda.EINVALID, "cursor %q is not one this API gave out", truncate(c, 80))
+	}
+	return path, skip, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 func reportAnswer(r *store.CoverageReport) httpapi.CoverageReport {

@@ -1,10 +1,8 @@
 package coveragesvc
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"slices"
 	"unicode/utf8"
 
 	"github.com/patchpanda/patchpanda/internal/coverage"
@@ -26,15 +24,15 @@ func (s *Service) CommitFiles(ctx context.Context, repo, sha string) (httpapi.Co
 	if c.Sessions == 0 {
 		return httpapi.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage", repo, sha)
 	}
-	head, err := s.db.CommitCoverage(ctx, repo, sha)
+	// s.Commit merged any report stored before merging existed.
+	files, err := s.db.CommitFileTotals(ctx, repo, sha)
 	if err != nil {
 		return httpapi.CommitFiles{}, err
 	}
-	out := httpapi.CommitFiles{CommitCoverage: c, Files: make([]httpapi.CoverageFile, 0, len(head.Report.Files))}
-	for path, f := range head.Report.Files {
-		out.Files = append(out.Files, httpapi.CoverageFile{Path: path, Totals: coverage.FileTotals(f)})
+	out := httpapi.CommitFiles{CommitCoverage: c, Files: make([]httpapi.CoverageFile, 0, len(files))}
+	for _, f := range files {
+		out.Files = append(out.Files, httpapi.CoverageFile{Path: f.Path, Totals: f.Totals})
 	}
-	slices.SortFunc(out.Files, func(a, b httpapi.CoverageFile) int { return cmp.Compare(a.Path, b.Path) })
 	return out, nil
 }
 
@@ -46,11 +44,14 @@ const maxSourceBytes = 1 << 20
 // an ENOTFOUND error when the commit's coverage has no such file; a source
 // GitHub does not serve is reported in SourceError, not as an error.
 func (s *Service) FileLines(ctx context.Context, repo, sha, path string) (httpapi.FileView, error) {
-	head, err := s.db.CommitCoverage(ctx, repo, sha)
+	if _, err := s.db.CommitCoverage(ctx, repo, sha); err != nil { // merges reports stored before merging existed
+		return httpapi.FileView{}, err
+	}
+	merged, err := s.db.CommitFiles(ctx, repo, sha, []string{path})
 	if err != nil {
 		return httpapi.FileView{}, err
 	}
-	f := head.Report.Files[path]
+	f := merged.Files[path]
 	if f == nil {
 		return httpapi.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage for %s", repo, sha, path)
 	}
@@ -134,17 +135,21 @@ func (s *Service) PullRequest(ctx context.Context, repo string, number int) (htt
 		out.PatchError = patchpanda.ErrorMessage(err)
 		return out, nil
 	}
-	head, err := s.db.CommitCoverage(ctx, repo, sha)
-	if err != nil {
-		return out, err
-	}
 	changes := make([]coverage.FileChange, 0, len(files))
+	paths := make([]string, 0, len(files))
 	for _, f := range files {
 		if f.Status != "removed" {
 			changes = append(changes, coverage.FileChange{Path: f.Filename, Patch: f.Patch})
+			paths = append(paths, f.Filename)
 		}
 	}
-	p, err := coverage.PatchCoverage(head.Report, changes)
+	// Only the changed files' merged coverage is read (s.Commit above
+	// merged any report stored before merging existed).
+	changed, err := s.db.CommitFiles(ctx, repo, sha, paths)
+	if err != nil {
+		return out, err
+	}
+	p, err := coverage.PatchCoverage(changed, changes)
 	if err != nil {
 		out.PatchError = err.Error()
 		return out, nil

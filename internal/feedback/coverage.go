@@ -3,6 +3,7 @@ package feedback
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -83,7 +84,15 @@ func (c CoverageSummary) Failures() []string {
 	return out
 }
 
-// coverageSummary renders the DB state of the action's commit.
+// Delta is head's coverage minus base's, in percentage points, rounded as
+// coverage.Compare rounds it.
+func Delta(base, head coverage.Totals) float64 {
+	return math.Round((head.Percent-base.Percent)*1e9) / 1e9
+}
+
+// coverageSummary renders the DB state of the action's commit. It reads
+// the stored merged totals and, for patch coverage, only the merged files
+// the pull request changes: never every report of the commit.
 func (s *Sender) coverageSummary(ctx context.Context, a Action, owner, name string) (*CoverageSummary, error) {
 	if a.Coverage == nil || a.Coverage.SHA == "" {
 		return nil, patchpanda.Errorf(patchpanda.EINVALID, "feedback: %s action without a commit", a.Type)
@@ -93,15 +102,14 @@ func (s *Sender) coverageSummary(ctx context.Context, a Action, owner, name stri
 		return nil, err
 	}
 	sum := &CoverageSummary{Repository: a.Repository, SHA: a.Coverage.SHA, Sessions: len(head.Sessions), Flags: head.Flags(),
-		Project: head.Report.Totals(), BaseSHA: head.BaseSHA(), Targets: *a.Coverage}
+		Project: head.Totals, BaseSHA: head.BaseSHA(), Targets: *a.Coverage}
 	if sum.BaseSHA != "" {
 		base, err := s.DB.CommitCoverage(ctx, a.Repository, sum.BaseSHA)
 		if err != nil {
 			return nil, err
 		}
 		if len(base.Sessions) > 0 {
-			d := coverage.Compare(base.Report, head.Report)
-			sum.Diff = &d
+			sum.Diff = &coverage.Diff{Base: base.Totals, Head: head.Totals, Delta: Delta(base.Totals, head.Totals)}
 		}
 	}
 	if a.Number > 0 {
@@ -114,13 +122,19 @@ func (s *Sender) coverageSummary(ctx context.Context, a Action, owner, name stri
 			return nil, err
 		}
 		changes := make([]coverage.FileChange, 0, len(files))
+		paths := make([]string, 0, len(files))
 		for _, f := range files {
 			if f.Status == "removed" {
 				continue
 			}
 			changes = append(changes, coverage.FileChange{Path: f.Filename, Patch: f.Patch})
+			paths = append(paths, f.Filename)
 		}
-		p, err := coverage.PatchCoverage(head.Report, changes)
+		changed, err := s.DB.CommitFiles(ctx, a.Repository, a.Coverage.SHA, paths)
+		if err != nil {
+			return nil, err
+		}
+		p, err := coverage.PatchCoverage(changed, changes)
 		if err != nil {
 			return nil, patchpanda.Errorf(patchpanda.EINVALID, "feedback: pull request %d: %v", a.Number, err)
 		}

@@ -38,17 +38,31 @@ type Installations interface {
 // pattern) give scopes: the API is not about one repository; decisions
 // about one repository (replays) apply the repository-scoped grants, blocks
 // included (dispatch.Decide). Answers are cached for five minutes under a
-// hash of the token.
+// hash of the token, and tokens GitHub refused for RejectedTTL, so a stream
+// of junk tokens costs one call to GitHub each at most once (the API's
+// per-address limit on failures bounds the rest).
 type Authenticator struct {
 	GitHub        GitHub
 	RBAC          config.RBAC
 	Installations Installations
 	cache         *ttlcache.Cache[[32]byte, *patchpanda.Principal]
+	rejected      *ttlcache.Cache[[32]byte, struct{}]
 }
+
+// RejectedTTL is how long a token GitHub refused is refused again without
+// asking.
+const RejectedTTL = time.Minute
 
 // New returns an Authenticator over gh, rbac and the App's installations.
 func New(gh GitHub, rbac config.RBAC, inst Installations) *Authenticator {
-	return &Authenticator{GitHub: gh, RBAC: rbac, Installations: inst, cache: ttlcache.New[[32]byte, *patchpanda.Principal](5*time.Minute, 10000, time.Now)}
+	return &Authenticator{GitHub: gh, RBAC: rbac, Installations: inst,
+		cache:    ttlcache.New[[32]byte, *patchpanda.Principal](5*time.Minute, 10000, time.Now),
+		rejected: ttlcache.New[[32]byte, struct{}](RejectedTTL, 10000, time.Now)}
+}
+
+// errRejected is the answer for a token GitHub does not accept.
+func errRejected() error {
+	return patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "GitHub did not accept the token: use an API key (ppk_…) or a valid GitHub token")
 }
 
 // Authenticate returns the principal of a GitHub token: Kind PrincipalGitHubUser,
@@ -60,10 +74,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*patchp
 	if p, ok := a.cache.Get(key); ok {
 		return p, nil
 	}
+	if _, ok := a.rejected.Get(key); ok {
+		return nil, errRejected()
+	}
 	u, err := a.GitHub.AuthenticatedUser(ctx, token)
 	if err != nil {
 		if patchpanda.ErrorCode(err) == patchpanda.EUNAUTHORIZED {
-			return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "GitHub did not accept the token: use an API key (ppk_…) or a valid GitHub token")
+			a.rejected.Set(key, struct{}{})
+			return nil, errRejected()
 		}
 		return nil, fmt.Errorf("ghauth: %w", err)
 	}

@@ -122,3 +122,21 @@ func TestTeamsAreLookedUpWithTheInstallationTokenAndBlocksFailClosed(t *testing.
 		}
 	})
 }
+
+func TestARejectedTokenIsRememberedAndNotSentToGitHubAgain(t *testing.T) {
+	gh := githubtest.New(t)
+	client, err := githubapp.New(githubapp.Config{AppID: gh.AppID, PrivateKeyPEM: gh.PrivateKeyPEM, BaseURL: gh.URL()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ghauth.New(client, config.RBAC{}, installations{})
+	gh.ResetCalls()
+	for range 120 {
+		if _, err := a.Authenticate(context.Background(), "gho_junk"); patchpanda.ErrorCode(err) != patchpanda.EUNAUTHORIZED {
+			t.Fatalf("junk token: %v, want unauthorized", err)
+		}
+	}
+	if n := len(gh.CallsTo(githubtest.RouteGetUser)); n != 1 {
+		t.Errorf("120 tries of one junk token made %d calls to GET /user; want 1", n)
+	}
+}

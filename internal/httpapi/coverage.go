@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -46,7 +45,10 @@ type CoverageService interface {
 	// re-upload (Duplicate set in the answer).
 	Upload(ctx context.Context, p *patchpanda.Principal, params CoverageUploadParams, body io.Reader) (res CoverageUpload, created bool, err error)
 	List(ctx context.Context, f CoverageListParams) (CoverageList, error)
-	Report(ctx context.Context, id int64, lines bool) (CoverageReport, error)
+	// Report returns one report with per-file totals; with lines, one
+	// page of its files with their lines, from cursor ("" for the first;
+	// the answer's Next for the following).
+	Report(ctx context.Context, id int64, lines bool, cursor string) (CoverageReport, error)
 	// MaxUploadBytes bounds an upload's body (compressed or not).
 	MaxUploadBytes() int64
 }
@@ -66,13 +68,12 @@ func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 			if err != nil {
 				return err
 			}
+			// Uploads may be large: they get their own read and write
+			// deadlines instead of the server's short ones.
+			extendDeadlines(w, s.Limits.UploadTimeout, s.Limits.UploadTimeout+time.Minute)
 			body := http.MaxBytesReader(w, r.Body, svc.MaxUploadBytes())
 			res, created, err := svc.Upload(r.Context(), PrincipalFrom(r.Context()), params, body)
-			var ra RetryAfterError
-			if errors.As(err, &ra) {
-				w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (ra.RetryAfter()+time.Second-1)/time.Second))))
-			}
-			if err != nil {
+			if err != nil { // writeError sets Retry-After from a RetryAfterError
 				return err
 			}
 			if strings.HasPrefix(res.URL, "/") {
@@ -127,7 +128,11 @@ func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 			default:
 				return patchpanda.Errorf(patchpanda.EINVALID, "lines %q must be 1 or 0", v)
 			}
-			rep, err := svc.Report(r.Context(), id, lines)
+			cursor := r.URL.Query().Get("cursor")
+			if cursor != "" && !lines {
+				return patchpanda.Errorf(patchpanda.EINVALID, "cursor pages the lines: send it with lines=1")
+			}
+			rep, err := svc.Report(r.Context(), id, lines, cursor)
 			if err != nil {
 				return err
 			}

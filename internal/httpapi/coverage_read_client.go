@@ -31,12 +31,17 @@ func (c *Client) CoverageReports(ctx context.Context, f CoverageListParams) (Cov
 }
 
 // CoverageReport returns one stored report with its per-file totals, and
-// with lines also each file's per-line hits. It returns the relay's error
-// as a *patchpanda.Error (ENOTFOUND for an unknown id).
-func (c *Client) CoverageReport(ctx context.Context, id int64, lines bool) (CoverageReport, error) {
+// with lines also the per-line hits of one page of its files, starting at
+// cursor ("" for the first page; the answer's Next for the next). It
+// returns the relay's error as a *patchpanda.Error (ENOTFOUND for an
+// unknown id).
+func (c *Client) CoverageReport(ctx context.Context, id int64, lines bool, cursor string) (CoverageReport, error) {
 	var q url.Values
 	if lines {
 		q = url.Values{"lines": {"1"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
 	}
 	var out CoverageReport
 	err := c.Do(ctx, http.MethodGet, "/api/coverage/"+strconv.FormatInt(id, 10), q, nil, &out)

@@ -61,8 +61,12 @@ type CoverageReport struct {
 	Totals     coverage.Totals `json:"totals"`
 	CreatedAt  time.Time       `json:"created_at"`
 	// Files holds per-file totals (GET /api/coverage/{id}); with ?lines=1
-	// each also has its per-line hits.
+	// each also has its per-line hits, one page at a time.
 	Files []CoverageFile `json:"files,omitempty"`
+	// Next is the cursor of the next page of lines (?lines=1&cursor=…);
+	// empty on the last. A file too long for one page continues, under the
+	// same path, on the next.
+	Next string `json:"next,omitempty"`
 }
 
 // CoverageFile is one file of a stored report.

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -51,13 +52,19 @@ type ErrorDetail struct {
 
 // writeError answers with err's status and user-safe message. Internal
 // errors are logged with their full text, which never reaches the caller.
-func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+//
+// A dependency being down (EUNAVAILABLE) is logged once a minute per
+// message through once, not for every request it fails.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, once *limits.Throttle, err error) {
 	code := patchpanda.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status >= 500 {
+	setRetryAfter(w, err)
+	var limited *limitedError
+	// A limit hit is logged by limits.Reporter, once a minute.
+	if status >= 500 && !errors.As(err, &limited) && (code != patchpanda.EUNAVAILABLE || once.Allow(patchpanda.ErrorMessage(err))) {
 		logger.ErrorContext(r.Context(), "request failed", "error", err, "request_id", RequestID(r.Context()))
 	}
 	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: patchpanda.ErrorMessage(err)}})

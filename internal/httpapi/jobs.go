@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -81,6 +82,19 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 					return patchpanda.Errorf(patchpanda.EINVALID, "wait %q must be a number of seconds from 0 to 60", v)
 				}
 				wait = time.Duration(n) * time.Second
+			}
+			if wait > 0 {
+				// A long poll holds a connection and a goroutine: cap them per
+				// credential, and let this one outlive the server's write
+				// timeout by its wait.
+				key := credentialOf(PrincipalFrom(r.Context()))
+				if !s.polls.acquire(key) {
+					s.Limits.Reporter.Hit(r.Context(), limits.LongPolls, key.kind+":"+key.name)
+					return retryLater(time.Second, patchpanda.ERATELIMITED,
+						"this credential already has %d long polls open (PATCHPANDA_LONG_POLLS_PER_KEY); wait for one to return", s.Limits.LongPollsPerKey)
+				}
+				defer s.polls.release(key)
+				extendDeadlines(w, 0, wait+30*time.Second)
 			}
 			m, l, err := svc.Lease(r.Context(), wait, PrincipalFrom(r.Context()))
 			if err != nil {

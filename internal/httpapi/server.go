@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -45,7 +46,9 @@ type Check struct {
 	Check func(ctx context.Context) error
 }
 
-// Observer records answered requests (Prometheus, in the relay).
+// Observer records answered requests (Prometheus, in the relay). route is
+// a route pattern or "unmatched" and method one of MethodLabel's: both come
+// from fixed sets.
 type Observer interface {
 	ObserveRequest(route, method string, code int, d time.Duration)
 }
@@ -67,10 +70,23 @@ type Server struct {
 
 	// AuditVerify serves GET /api/audit/verify.
 	AuditVerify AuditVerifier
+	// Limits are the per-client budgets (defaults when zero).
+	Limits Limits
+
+	failures    *failureWindows
+	polls       *pollSlots
+	unavailable limits.Throttle // logs of EUNAVAILABLE answers
 }
 
 // Handler returns the relay's whole HTTP handler.
 func (s *Server) Handler() http.Handler {
+	s.Limits = s.Limits.withDefaults()
+	if s.Limits.AuthFailuresPerMinute > 0 {
+		s.failures = &failureWindows{max: s.Limits.AuthFailuresPerMinute, now: s.Limits.Now, m: map[string]*window{}}
+	}
+	if s.Limits.LongPollsPerKey > 0 {
+		s.polls = &pollSlots{max: s.Limits.LongPollsPerKey, m: map[credential]int{}}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -98,7 +114,7 @@ func (s *Server) Handler() http.Handler {
 		add(mux, s)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.Error(w, r, patchpanda.Errorf(patchpanda.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+		s.Error(w, r, patchpanda.Errorf(patchpanda.ENOTFOUND, "no route for %s %s", clip(r.Method, 20), clip(r.URL.Path, maxLogField)))
 	})
 	return s.middleware(mux)
 }
@@ -125,7 +141,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // Error answers with err as the API's JSON error shape.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, r, s.Logger, err)
+	writeError(w, r, s.Logger, &s.unavailable, err)
 }
 
 // JSON answers with v as JSON and the status.
@@ -141,11 +157,25 @@ func (s *Server) Decode(w http.ResponseWriter, r *http.Request, v any) error {
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // Require wraps h so it runs only for a principal carrying scope; a missing
-// or rejected credential is 401 and a missing scope 403.
+// or rejected credential is 401 and a missing scope 403. A client address
+// that sent more rejected credentials than Limits.AuthFailuresPerMinute
+// gets 429 for any credential until its minute is over, so junk tokens
+// cannot each cost a call to GitHub.
 func (s *Server) Require(scope patchpanda.Scope, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := clientIP(r)
+		if wait, blocked := s.failures.blocked(ip); blocked && r.Header.Get("Authorization") != "" {
+			s.Limits.Reporter.Hit(r.Context(), limits.AuthFailures, ip)
+			s.Error(w, r, retryLater(wait, patchpanda.ERATELIMITED,
+				"too many rejected credentials from %s; try again in %s (PATCHPANDA_AUTH_FAILURES_PER_MINUTE allows %d a minute)",
+				ip, wait.Round(time.Second), s.Limits.AuthFailuresPerMinute))
+			return
+		}
 		p, err := s.authenticate(r)
 		if err != nil {
+			if patchpanda.ErrorCode(err) == patchpanda.EUNAUTHORIZED && r.Header.Get("Authorization") != "" {
+				s.failures.fail(ip)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="patchpanda"`)
 			s.Error(w, r, err)
 			return
@@ -206,8 +236,31 @@ type logSlot struct{ principal string }
 
 func setPrincipal(ctx context.Context, p *patchpanda.Principal) {
 	if slot, ok := ctx.Value(logSlotKey).(*logSlot); ok {
-		slot.principal = p.String()
+		slot.principal = clip(p.String(), maxLogField)
 	}
+}
+
+// MethodLabel returns method when it is one of the methods the HTTP RFCs
+// define, and "OTHER" for anything else, so that a metric label or log
+// field never holds what a client made up.
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
+}
+
+// maxLogField bounds a field of the access log that a client influences.
+const maxLogField = 100
+
+// clip shortens s to n bytes for a log line.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 type statusRecorder struct {
@@ -254,7 +307,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 				s.Logger.ErrorContext(ctx, "panic serving request", "panic", v, "request_id", id)
 				if rec.status == 0 {
-					writeError(rec, r, s.Logger, patchpanda.Errorf(patchpanda.EINTERNAL, "internal error"))
+					writeError(rec, r, s.Logger, &s.unavailable, patchpanda.Errorf(patchpanda.EINTERNAL, "internal error"))
 				}
 			}
 			route := r.Pattern
@@ -262,11 +315,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			d := time.Since(start)
+			// Labels and log fields come from fixed sets (the route
+			// pattern, the known methods) so a client cannot grow /metrics
+			// or the log with values it makes up.
+			method := MethodLabel(r.Method)
 			if s.Observer != nil {
-				s.Observer.ObserveRequest(route, r.Method, rec.status, d)
+				s.Observer.ObserveRequest(route, method, rec.status, d)
 			}
-			attrs := []any{"method", r.Method, "route", route, "status", rec.status,
-				"duration_ms", float64(d.Microseconds()) / 1000, "request_id", id}
+			attrs := []any{"method", method, "route", route, "status", rec.status,
+				"duration_ms", float64(d.Microseconds()) / 1000, "request_id", id, "remote", clientIP(r)}
 			if slot.principal != "" {
 				attrs = append(attrs, "principal", slot.principal)
 			}

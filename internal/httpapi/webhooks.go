@@ -2,9 +2,16 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"sync"
+	"time"
 
+	"golang.org/x/sync/semaphore"
+
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/webhook"
 )
@@ -27,26 +34,107 @@ type Webhooks struct {
 	Verifier *webhook.Verifier
 	Recorder DeliveryRecorder
 	// AppID scopes delivery ids when a delivery does not name its App.
-	AppID    int64
+	AppID int64
+	// MaxBytes bounds a body; webhook.DefaultMaxBytes (GitHub's 25 MB) when 0.
 	MaxBytes int64
-	Logger   *slog.Logger
-	Metrics  DeliveryObserver
+	// ReadTimeout is how long the body may take to arrive;
+	// DefaultWebhookReadTimeout when 0.
+	ReadTimeout time.Duration
+	// MemoryBudget bounds the bytes that bodies over smallWebhookBody may
+	// hold at once (each counts its declared length, or MaxBytes when it
+	// declares none); a body that does not fit is answered 503 with
+	// Retry-After. DefaultWebhookMemory when 0.
+	MemoryBudget int64
+	Logger       *slog.Logger
+	Metrics      DeliveryObserver
+	// Limits counts and logs the limits hit; may be nil.
+	Limits *limits.Reporter
+
+	once        sync.Once
+	sem         *semaphore.Weighted
+	unavailable limits.Throttle // logs of EUNAVAILABLE answers
+}
+
+// smallWebhookBody is the size under which a body does not take from the
+// memory budget: most deliveries are a few kilobytes, and they must keep
+// flowing while large bodies wait their turn.
+const smallWebhookBody = 64 << 10
+
+func (h *Webhooks) init() {
+	if h.MaxBytes <= 0 {
+		h.MaxBytes = webhook.DefaultMaxBytes
+	}
+	if h.ReadTimeout <= 0 {
+		h.ReadTimeout = DefaultWebhookReadTimeout
+	}
+	if h.MemoryBudget <= 0 {
+		h.MemoryBudget = DefaultWebhookMemory
+	}
+	h.sem = semaphore.NewWeighted(h.MemoryBudget)
 }
 
 func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.once.Do(h.init)
+	ip := clientIP(r)
+	if r.ContentLength > h.MaxBytes {
+		h.count("", "rejected")
+		h.Limits.Hit(r.Context(), limits.WebhookBody, ip, "content_length", r.ContentLength)
+		writeError(w, r, h.Logger, &h.unavailable, patchpanda.Errorf(patchpanda.ETOOLARGE,
+			"the request body exceeds the limit of %d bytes (PATCHPANDA_WEBHOOK_MAX_BYTES)", h.MaxBytes))
+		return
+	}
+	// A body has a short deadline of its own: a sender that trickles
+	// cannot hold a connection and its buffer for the server's timeout.
+	extendDeadlines(w, h.ReadTimeout, 0)
+	if weight := h.weight(r); weight > 0 {
+		if !h.sem.TryAcquire(weight) {
+			h.count("", "rejected")
+			h.Limits.Hit(r.Context(), limits.WebhookMemory, ip, "content_length", r.ContentLength)
+			writeError(w, r, h.Logger, &h.unavailable, retryLater(10*time.Second, patchpanda.EUNAVAILABLE,
+				"the relay is reading as many large webhook bodies as PATCHPANDA_WEBHOOK_MEMORY (%d bytes) allows; "+
+					"the delivery will be redelivered once it has room", h.MemoryBudget))
+			return
+		}
+		defer h.sem.Release(weight)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.MaxBytes)
+	h.serve(w, r, ip)
+}
+
+// weight is what a body takes from the memory budget: 0 for a small one.
+func (h *Webhooks) weight(r *http.Request) int64 {
+	n := r.ContentLength
+	if n < 0 {
+		n = h.MaxBytes
+	}
+	if n <= smallWebhookBody {
+		return 0
+	}
+	return min(n, h.MemoryBudget)
+}
+
+func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, ip string) {
 	if h.Verifier == nil {
 		h.count("", "rejected")
-		writeError(w, r, h.Logger, patchpanda.Errorf(patchpanda.EUNAVAILABLE,
+		writeError(w, r, h.Logger, &h.unavailable, patchpanda.Errorf(patchpanda.EUNAVAILABLE,
 			"no webhook secret is configured (PATCHPANDA_WEBHOOK_SECRET); unsigned deliveries are never accepted"))
 		return
 	}
 	d, err := h.Verifier.Read(r, h.MaxBytes)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		h.Limits.Hit(r.Context(), limits.WebhookReadTimeout, ip)
+		err = patchpanda.Errorf(patchpanda.EINVALID, "the request body did not arrive within %s (PATCHPANDA_WEBHOOK_READ_TIMEOUT)", h.ReadTimeout)
+	} else if patchpanda.ErrorCode(err) == patchpanda.ETOOLARGE {
+		h.Limits.Hit(r.Context(), limits.WebhookBody, ip)
+	}
 	if err != nil {
 		h.count("", "rejected")
 		if patchpanda.ErrorCode(err) == patchpanda.EUNAUTHORIZED {
-			h.Logger.WarnContext(r.Context(), "webhook rejected", "error", patchpanda.ErrorMessage(err), "remote", r.RemoteAddr)
+			// Once a minute per address, not per request: a flood of forged
+			// deliveries must not flood the log.
+			h.Limits.Hit(r.Context(), limits.WebhookSignature, ip, "error", patchpanda.ErrorMessage(err))
 		}
-		writeError(w, r, h.Logger, err)
+		writeError(w, r, h.Logger, &h.unavailable, err)
 		return
 	}
 	if d.Event == "ping" {
@@ -60,7 +148,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.count(d.Event, "rejected")
 		h.Logger.WarnContext(r.Context(), "webhook for another App refused", "delivery", d.ID, "event", d.Event,
 			"target_type", d.TargetType, "target_id", d.TargetID, "remote", r.RemoteAddr)
-		writeError(w, r, h.Logger, err)
+		writeError(w, r, h.Logger, &h.unavailable, err)
 		return
 	}
 	rec := &patchpanda.Delivery{
@@ -76,7 +164,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isNew, err := h.Recorder.Record(r.Context(), rec)
 	if err != nil {
 		h.count(d.Event, "error")
-		writeError(w, r, h.Logger, err)
+		writeError(w, r, h.Logger, &h.unavailable, err)
 		return
 	}
 	if !isNew {

@@ -37,7 +37,8 @@ type Recorder struct {
 	logger  *slog.Logger
 	writers int
 	reqs    chan recordReq
-	stopped chan struct{}
+	stopped chan struct{} // closed when the writers have stopped
+	drained chan struct{} // closed when nothing queued will be written any more
 	// OnRecorded is called after each committed batch with the new ones.
 	OnRecorded func(n int)
 }
@@ -50,7 +51,7 @@ func NewRecorder(db *store.DB, logger *slog.Logger, writers int) *Recorder {
 		writers = 1
 	}
 	return &Recorder{db: db, logger: logger, writers: writers,
-		reqs: make(chan recordReq, maxBatch*writers), stopped: make(chan struct{})}
+		reqs: make(chan recordReq, maxBatch*writers), stopped: make(chan struct{}), drained: make(chan struct{})}
 }
 
 // Record stores d durably and reports whether it is new (false: the same
@@ -58,18 +59,40 @@ func NewRecorder(db *store.DB, logger *slog.Logger, writers int) *Recorder {
 // returns only after the transaction holding d has committed. It returns an
 // EUNAVAILABLE error when the recorder has stopped.
 func (r *Recorder) Record(ctx context.Context, d *patchpanda.Delivery) (bool, error) {
+	// A select picks at random among ready cases, and the buffered channel
+	// stays ready after Run returned: look at stopped first so that a late
+	// call fails at once instead of queueing where nobody reads.
+	select {
+	case <-r.stopped:
+		return false, errStopped()
+	default:
+	}
 	req := recordReq{d: d, reply: make(chan recordRes, 1)}
 	select {
 	case r.reqs <- req:
 	case <-r.stopped:
-		return false, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "the relay is shutting down")
+		return false, errStopped()
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
-	// Once queued, the write happens: wait for it even if the client gave
-	// up, so the answer we would have sent stays true.
-	res := <-req.reply
-	return res.isNew, res.err
+	// Once queued, the write happens unless Run has already drained the
+	// queue: wait for it even if the client gave up, so the answer we would
+	// have sent stays true.
+	select {
+	case res := <-req.reply:
+		return res.isNew, res.err
+	case <-r.drained:
+		select {
+		case res := <-req.reply:
+			return res.isNew, res.err
+		default:
+			return false, errStopped() // queued after the last drain: never written
+		}
+	}
+}
+
+func errStopped() error {
+	return patchpanda.Errorf(patchpanda.EUNAVAILABLE, "the relay is shutting down")
 }
 
 // Run writes batches until ctx is cancelled, then finishes what is queued.
@@ -91,6 +114,7 @@ func (r *Recorder) Run(ctx context.Context) {
 		case req := <-r.reqs:
 			r.write(context.WithoutCancel(ctx), []recordReq{req})
 		default:
+			close(r.drained)
 			return
 		}
 	}

@@ -24,6 +24,7 @@ type Metrics struct {
 	processed  *prometheus.CounterVec
 	github     *prometheus.HistogramVec
 	redeliver  *prometheus.CounterVec
+	limitHits  *prometheus.CounterVec
 }
 
 // New registers the relay's metrics, plus the Go runtime and process ones,
@@ -57,8 +58,12 @@ func New() *Metrics {
 			Name: "patchpanda_redeliveries_total",
 			Help: "Missed deliveries the reconciler asked GitHub to redeliver, by result.",
 		}, []string{"result"}),
+		limitHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchpanda_limit_hits_total",
+			Help: "Requests refused or cut short by a limit, by the limit's name (see docs/configuration.md).",
+		}, []string{"limit"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.github, m.redeliver,
+	m.reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.github, m.redeliver, m.limitHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,18 +73,48 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// ObserveRequest records one answered HTTP request.
+// ObserveRequest records one answered HTTP request. route and method must
+// come from fixed sets (httpapi's route patterns and MethodLabel), never
+// from the raw request, or a client could mint label values.
 func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {
 	c := strconv.Itoa(code)
 	m.requests.WithLabelValues(route, method, c).Inc()
 	m.latency.WithLabelValues(route, method, c).Observe(d.Seconds())
 }
 
-// Delivery records a webhook delivery's intake outcome.
-func (m *Metrics) Delivery(event, outcome string) { m.deliveries.WithLabelValues(event, outcome).Inc() }
+// LimitHit counts one request refused or cut short by the named limit (one
+// of the limits package's names).
+func (m *Metrics) LimitHit(limit string) { m.limitHits.WithLabelValues(limit).Inc() }
+
+// InitLimits exports each named limit's counter at 0, so a dashboard sees
+// the series before the first hit.
+func (m *Metrics) InitLimits(names []string) {
+	for _, n := range names {
+		m.limitHits.WithLabelValues(n)
+	}
+}
+
+// Delivery records a webhook delivery's intake outcome. The event is
+// reduced to eventLabel's fixed set: X-GitHub-Event is not signed.
+func (m *Metrics) Delivery(event, outcome string) {
+	m.deliveries.WithLabelValues(eventLabel(event), outcome).Inc()
+}
 
 // Processed records a delivery's processing result.
-func (m *Metrics) Processed(event, result string) { m.processed.WithLabelValues(event, result).Inc() }
+func (m *Metrics) Processed(event, result string) {
+	m.processed.WithLabelValues(eventLabel(event), result).Inc()
+}
+
+// eventLabel keeps the events the relay acts on and calls the rest
+// "other".
+func eventLabel(event string) string {
+	switch event {
+	case "", "ping", "issue_comment", "pull_request", "check_run", "check_suite", "installation",
+		"installation_repositories", "push", "github_app_authorization":
+		return event
+	}
+	return "other"
+}
 
 // GitHubCall records one call to the GitHub API.
 func (m *Metrics) GitHubCall(method, route string, code int, d time.Duration) {

@@ -58,7 +58,24 @@ type Config struct {
 	// AuditCheckpointEvery is how many new audit events make a signed
 	// checkpoint of the chain's head (0: audit.Checkpointer's default).
 	AuditCheckpointEvery int64
-	RepublishQueuedAfter     time.Duration
+	RepublishQueuedAfter time.Duration
+	// Limits (docs/configuration.md, "Limits").
+	WebhookMaxBytes        int64
+	WebhookMemory          int64
+	WebhookReadTimeout     time.Duration
+	ReadHeaderTimeout      time.Duration
+	ReadTimeout            time.Duration
+	WriteTimeout           time.Duration
+	IdleTimeout            time.Duration
+	MaxHeaderBytes         int64
+	CoverageUploadTimeout  time.Duration
+	AuthFailuresPerMinute  int
+	LongPollsPerKey        int
+	CoverageMaxFiles       int64
+	CoverageMaxLines       int64
+	CoverageMaxXMLDepth    int64
+	CoverageMaxXMLElements int64
+	CoverageMaxCommitLines int64
 }
 
 // setting describes one flag and its variable, so the flag list, the docs
@@ -101,6 +118,22 @@ var settings = []setting{
 	{"github-oauth-redirect-url", "PATCHPANDA_GITHUB_OAUTH_REDIRECT_URL", "dashboard sign-in with GitHub: the redirect URL, https://RELAY/auth/callback", ""},
 	{"audit-checkpoint-every", "PATCHPANDA_AUDIT_CHECKPOINT_EVERY", "how many new audit events make a signed checkpoint of the chain's head (also taken at start and shutdown, and logged)", "100"},
 	{"republish-queued-after", "PATCHPANDA_REPUBLISH_QUEUED_AFTER", "how long a job may stay queued after its publication to Redis or SQS before it is published again (the queue may have lost it)", "15m"},
+	{"webhook-max-bytes", "PATCHPANDA_WEBHOOK_MAX_BYTES", "largest webhook body accepted (GitHub sends at most 25MB)", "25MB"},
+	{"webhook-memory", "PATCHPANDA_WEBHOOK_MEMORY", "memory that webhook bodies over 64KB may hold at once; a body that does not fit is answered 503 with Retry-After", "128MB"},
+	{"webhook-read-timeout", "PATCHPANDA_WEBHOOK_READ_TIMEOUT", "how long a webhook body may take to arrive", "15s"},
+	{"read-header-timeout", "PATCHPANDA_READ_HEADER_TIMEOUT", "how long a request's headers may take to arrive", "10s"},
+	{"read-timeout", "PATCHPANDA_READ_TIMEOUT", "how long a whole request may take to arrive (coverage uploads and webhooks have their own)", "30s"},
+	{"write-timeout", "PATCHPANDA_WRITE_TIMEOUT", "how long an answer may take (long polls and coverage uploads get longer)", "60s"},
+	{"idle-timeout", "PATCHPANDA_IDLE_TIMEOUT", "how long a keep-alive connection may idle between requests", "2m"},
+	{"max-header-bytes", "PATCHPANDA_MAX_HEADER_BYTES", "largest request line and headers accepted (431 beyond)", "64KB"},
+	{"coverage-upload-timeout", "PATCHPANDA_COVERAGE_UPLOAD_TIMEOUT", "how long a coverage upload may take to send its body and be answered", "5m"},
+	{"auth-failures-per-minute", "PATCHPANDA_AUTH_FAILURES_PER_MINUTE", "rejected credentials one client address may send a minute before its requests get 429 (0: no limit)", "30"},
+	{"long-polls-per-key", "PATCHPANDA_LONG_POLLS_PER_KEY", "concurrent POST /api/worker/lease?wait= per credential (0: no limit)", "4"},
+	{"coverage-max-files", "PATCHPANDA_COVERAGE_MAX_FILES", "most source files one coverage report may name", "100000"},
+	{"coverage-max-lines", "PATCHPANDA_COVERAGE_MAX_LINES", "most line records one coverage report may expand to (a Go block counts every line it spans)", "2000000"},
+	{"coverage-max-xml-depth", "PATCHPANDA_COVERAGE_MAX_XML_DEPTH", "deepest element nesting a coverage XML report may have", "32"},
+	{"coverage-max-xml-elements", "PATCHPANDA_COVERAGE_MAX_XML_ELEMENTS", "most elements a coverage XML report may have", "20000000"},
+	{"coverage-max-commit-lines", "PATCHPANDA_COVERAGE_MAX_COMMIT_LINES", "most line records all coverage reports of one commit may hold together", "10000000"},
 }
 
 func flags() []cli.Flag {
@@ -266,6 +299,48 @@ func configFrom(cmd *cli.Command) (Config, error) {
 	if c.RepublishQueuedAfter, err = time.ParseDuration(cmd.String("republish-queued-after")); err != nil || c.RepublishQueuedAfter < time.Second {
 		bad("republish-queued-after", "%q is not a duration of at least 1s", cmd.String("republish-queued-after"))
 	}
+	size := func(flag string, dst *int64) {
+		n, err := parseBytes(cmd.String(flag))
+		if err != nil || n <= 0 {
+			bad(flag, "%q is not a size such as 25MB", cmd.String(flag))
+		}
+		*dst = n
+	}
+	size("webhook-max-bytes", &c.WebhookMaxBytes)
+	size("webhook-memory", &c.WebhookMemory)
+	size("max-header-bytes", &c.MaxHeaderBytes)
+	duration := func(flag string, dst *time.Duration) {
+		d, err := time.ParseDuration(cmd.String(flag))
+		if err != nil || d < time.Second {
+			bad(flag, "%q is not a duration of at least 1s", cmd.String(flag))
+		}
+		*dst = d
+	}
+	duration("webhook-read-timeout", &c.WebhookReadTimeout)
+	duration("read-header-timeout", &c.ReadHeaderTimeout)
+	duration("read-timeout", &c.ReadTimeout)
+	duration("write-timeout", &c.WriteTimeout)
+	duration("idle-timeout", &c.IdleTimeout)
+	duration("coverage-upload-timeout", &c.CoverageUploadTimeout)
+	count := func(flag string, min int64) int64 {
+		n, err := strconv.ParseInt(cmd.String(flag), 10, 64)
+		if err != nil || n < min {
+			bad(flag, "%q is not a whole number of %d or more", cmd.String(flag), min)
+		}
+		return n
+	}
+	// 0 turns these two off; httpapi reads a negative number as "off".
+	if c.AuthFailuresPerMinute = int(count("auth-failures-per-minute", 0)); c.AuthFailuresPerMinute == 0 {
+		c.AuthFailuresPerMinute = -1
+	}
+	if c.LongPollsPerKey = int(count("long-polls-per-key", 0)); c.LongPollsPerKey == 0 {
+		c.LongPollsPerKey = -1
+	}
+	c.CoverageMaxFiles = count("coverage-max-files", 1)
+	c.CoverageMaxLines = count("coverage-max-lines", 1)
+	c.CoverageMaxXMLDepth = count("coverage-max-xml-depth", 8)
+	c.CoverageMaxXMLElements = count("coverage-max-xml-elements", 1)
+	c.CoverageMaxCommitLines = count("coverage-max-commit-lines", 1)
 	return c, errors.Join(errs...)
 }
 

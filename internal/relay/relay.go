@@ -16,6 +16,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/actionsoidc"
 	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/dispatch"
 	"github.com/patchpanda/patchpanda/internal/feedback"
@@ -25,6 +26,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/intake"
 	"github.com/patchpanda/patchpanda/internal/jobs"
 	"github.com/patchpanda/patchpanda/internal/keys"
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/metrics"
 	"github.com/patchpanda/patchpanda/internal/outbox"
 	"github.com/patchpanda/patchpanda/internal/queue/dbqueue"
@@ -180,9 +182,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	r.workers = append(r.workers, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
 		func(ctx context.Context) { r.Jobs.RunReaper(ctx, 15*time.Second) })
 
+	reporter := &limits.Reporter{Logger: logger, Count: r.Metrics.LimitHit}
+	r.Metrics.InitLimits(limits.All)
 	if r.Coverage, err = coveragesvc.New(ctx, db, r.GitHub, logger, coveragesvc.Options{
 		BlobURL: cfg.CoverageBlobURL, MaxUploadBytes: cfg.CoverageMaxUploadBytes,
 		UploadsPerMinute: cfg.CoverageUploadsPerMinute, Server: server,
+		Limits: coverage.Limits{MaxFiles: int(cfg.CoverageMaxFiles), MaxLines: cfg.CoverageMaxLines,
+			MaxDepth: int(cfg.CoverageMaxXMLDepth), MaxElements: cfg.CoverageMaxXMLElements},
+		MaxCommitLines: cfg.CoverageMaxCommitLines, Reporter: reporter,
 	}); err != nil {
 		return nil, fmt.Errorf("PATCHPANDA_COVERAGE_BLOB_URL: %w", err)
 	}
@@ -200,6 +207,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		return nil, err
 	}
 	api := &httpapi.Server{
+		Limits: httpapi.Limits{AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, LongPollsPerKey: cfg.LongPollsPerKey,
+			UploadTimeout: cfg.CoverageUploadTimeout, Reporter: reporter},
 		Logger:   logger,
 		Auth:     creds,
 		Keys:     r.Keys,
@@ -211,7 +220,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 			httpapi.DeliveryRoutes(&intake.Failed{DB: db, Wake: r.Processor.Wake})}, web...),
 		Webhooks: &httpapi.Webhooks{
 			Verifier: verifier, Recorder: r.Recorder, AppID: cfg.GitHubAppID,
-			Logger: logger, Metrics: r.Metrics,
+			Logger: logger, Metrics: r.Metrics, Limits: reporter,
+			MaxBytes: cfg.WebhookMaxBytes, MemoryBudget: cfg.WebhookMemory, ReadTimeout: cfg.WebhookReadTimeout,
 		},
 	}
 	api.AuditVerify = &audit.Verifier{Log: db, Chain: chain}
@@ -225,15 +235,24 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		return nil, fmt.Errorf("PATCHPANDA_ADDR: cannot listen on %s: %w", cfg.Addr, err)
 	}
 	r.ln = ln
-	r.server = &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // coverage uploads can be large
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	r.server = httpapi.NewHTTPServer(api.Handler(), httpapi.Timeouts{
+		ReadHeader:     orDefault(cfg.ReadHeaderTimeout, 10*time.Second),
+		Read:           orDefault(cfg.ReadTimeout, 30*time.Second),
+		Write:          orDefault(cfg.WriteTimeout, 60*time.Second),
+		Idle:           orDefault(cfg.IdleTimeout, 2*time.Minute),
+		MaxHeaderBytes: int(orDefault(cfg.MaxHeaderBytes, 64<<10)),
+	})
+	r.server.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	return r, nil
+}
+
+// orDefault returns v, or def when v is zero (a Config built in code
+// rather than from flags).
+func orDefault[T int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // Addr returns the address the relay listens on (useful after ":0").

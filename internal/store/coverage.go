@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,9 @@ type CoverageReport struct {
 	CheckRunID    int64
 	UploadedBy    string
 	CreatedAt     time.Time
+	// Merged is set once the report's files are merged into its commit's
+	// (MergeCommitCoverage).
+	Merged bool
 }
 
 // CoverageFilter selects stored reports, newest first.
@@ -52,7 +56,7 @@ type CoverageFilter struct {
 const coverageColumns = `id, repository, sha, branch, pr_number, flag, format, ci_job, content_sha256, blob_key, base_sha,
 	installation_id, files, lines_found, lines_hit, branches_found, branches_hit, statements_found, statements_hit,
 	functions_found, functions_hit, by_statements, mapped, unmapped_count, unmapped, check_run_id, uploaded_by, created_at,
-	repository_id`
+	repository_id, merged`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -63,7 +67,7 @@ func scanCoverageReport(row rowScanner) (*CoverageReport, error) {
 	err := row.Scan(&r.ID, &r.Repository, &r.SHA, &r.Branch, &r.PR, &r.Flag, &r.Format, &r.CIJob, &r.ContentSHA256,
 		&r.BlobKey, &r.BaseSHA, &r.InstallationID, &t.Files, &t.LinesFound, &t.LinesHit, &t.BranchesFound, &t.BranchesHit,
 		&t.StatementsFound, &t.StatementsHit, &t.FunctionsFound, &t.FunctionsHit, &t.Statements, &r.Mapped,
-		&r.UnmappedCount, &unmapped, &r.CheckRunID, &r.UploadedBy, &r.CreatedAt, &r.RepositoryID)
+		&r.UnmappedCount, &unmapped, &r.CheckRunID, &r.UploadedBy, &r.CreatedAt, &r.RepositoryID, &r.Merged)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +153,11 @@ func (q *Queries) LockCommitCoverage(ctx context.Context, repo, sha string) erro
 	if q.dialect != Postgres {
 		return nil
 	}
-	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "coverage:"+strings.ToLower(repo)+"@"+sha); err != nil {
+	key, err := q.commitSeries(ctx, repo)
+	if err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "coverage:"+key+"@"+sha); err != nil {
 		return fmt.Errorf("store: lock coverage of %s@%s: %w", repo, sha, err)
 	}
 	return nil
@@ -306,12 +314,15 @@ func (q *Queries) CoverageFiles(ctx context.Context, id int64, lines bool) ([]Co
 	return out, nil
 }
 
-// CommitCoverage is a commit's coverage: its sessions and their merge.
+// CommitCoverage is a commit's coverage: its sessions and the totals of
+// their merge.
 type CommitCoverage struct {
 	Repository string
 	SHA        string
 	Sessions   []*CoverageReport // oldest first
-	Report     *coverage.Report  // the sessions merged (coverage.Merge)
+	// Totals are those of the sessions merged (coverage.Merge), counted
+	// as coverage.Report.Totals counts them.
+	Totals coverage.Totals
 }
 
 // BaseSHA returns the base commit the sessions name (the newest non-empty).
@@ -337,28 +348,250 @@ func (c *CommitCoverage) Flags() []string {
 	return out
 }
 
-// CommitCoverage loads every session of repo@sha with its lines and merges
-// them. A commit without reports has no Sessions and an empty Report.
-func (q *Queries) CommitCoverage(ctx context.Context, repo, sha string) (*CommitCoverage, error) {
-	sessions, err := q.CommitReports(ctx, repo, sha)
+// CommitCoverage returns repo@sha's sessions and merged totals, read from
+// the merged files (coverage_commit_files), never from every report.
+// Reports stored before the merged files existed are merged in first, once.
+// A commit without reports has no Sessions and zero Totals.
+func (db *DB) CommitCoverage(ctx context.Context, repo, sha string) (*CommitCoverage, error) {
+	sessions, err := db.CommitReports(ctx, repo, sha)
 	if err != nil {
 		return nil, err
 	}
-	c := &CommitCoverage{Repository: repo, SHA: sha, Sessions: sessions}
-	reports := make([]*coverage.Report, 0, len(sessions))
 	for _, s := range sessions {
-		files, err := q.CoverageFiles(ctx, s.ID, true)
-		if err != nil {
+		if !s.Merged {
+			if err := db.InTx(ctx, func(q *Queries) error {
+				if err := q.LockCommitCoverage(ctx, repo, sha); err != nil {
+					return err
+				}
+				_, err := q.CommitCoverageLines(ctx, repo, sha) // merges what is left
+				return err
+			}); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	t, err := db.CommitTotals(ctx, repo, sha)
+	if err != nil {
+		return nil, err
+	}
+	return &CommitCoverage{Repository: repo, SHA: sha, Sessions: sessions, Totals: t}, nil
+}
+
+// CommitTotals returns the totals of repo@sha's merged files.
+func (q *Queries) CommitTotals(ctx context.Context, repo, sha string) (coverage.Totals, error) {
+	var t coverage.Totals
+	key, err := q.commitSeries(ctx, repo)
+	if err != nil {
+		return t, err
+	}
+	err = q.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(lines_found), 0), COALESCE(SUM(lines_hit), 0),
+		COALESCE(SUM(branches_found), 0), COALESCE(SUM(branches_hit), 0), COALESCE(SUM(statements_found), 0),
+		COALESCE(SUM(statements_hit), 0), COALESCE(SUM(functions_found), 0), COALESCE(SUM(functions_hit), 0)
+		FROM coverage_commit_files WHERE series = $1 AND sha = $2`, key, sha).Scan(&t.Files, &t.LinesFound,
+		&t.LinesHit, &t.BranchesFound, &t.BranchesHit, &t.StatementsFound, &t.StatementsHit, &t.FunctionsFound, &t.FunctionsHit)
+	if err != nil {
+		return t, fmt.Errorf("store: coverage totals of %s@%s: %w", repo, sha, err)
+	}
+	return recomputePercent(t), nil
+}
+
+// CommitFiles returns the merged files of repo@sha among paths, with their
+// lines: what patch coverage needs, without the rest of the commit. Paths
+// without coverage are absent from the report.
+func (q *Queries) CommitFiles(ctx context.Context, repo, sha string, paths []string) (*coverage.Report, error) {
+	out := &coverage.Report{Files: make(map[string]*coverage.File, len(paths))}
+	for chunk := range slices.Chunk(paths, 500) {
+		if err := q.commitFiles(ctx, repo, sha, chunk, out.Files); err != nil {
 			return nil, err
 		}
-		r := &coverage.Report{Files: make(map[string]*coverage.File, len(files))}
-		for _, f := range files {
-			r.Files[f.Path] = f.File
-		}
-		reports = append(reports, r)
 	}
-	c.Report = coverage.Merge(reports...)
-	return c, nil
+	return out, nil
+}
+
+// commitFiles reads the merged files of paths into into.
+func (q *Queries) commitFiles(ctx context.Context, repo, sha string, paths []string, into map[string]*coverage.File) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	key, err := q.commitSeries(ctx, repo)
+	if err != nil {
+		return err
+	}
+	args := []any{key, sha}
+	marks := make([]string, len(paths))
+	for i, p := range paths {
+		args = append(args, p)
+		marks[i] = "$" + strconv.Itoa(i+3)
+	}
+	rows, err := q.query(ctx, `SELECT path, branches_found, branches_hit, statements_found, statements_hit,
+		functions_found, functions_hit, line_data FROM coverage_commit_files
+		WHERE series = $1 AND sha = $2 AND path IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f coverage.File
+		var data []byte
+		if err := rows.Scan(&f.Path, &f.BranchesFound, &f.BranchesHit, &f.StatementsFound, &f.StatementsHit,
+			&f.FunctionsFound, &f.FunctionsHit, &data); err != nil {
+			return fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+		}
+		if f.Lines, err = DecodeLines(data); err != nil {
+			return fmt.Errorf("store: merged coverage file %s of %s@%s: %w", f.Path, repo, sha, err)
+		}
+		into[f.Path] = &f
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+	}
+	return nil
+}
+
+// mergeChunk bounds how many files are merged per round trip.
+const mergeChunk = 500
+
+// MergeCommitCoverage merges the files of report id (paths mapped,
+// sorted or not) into its commit's merged files and marks the report
+// merged. Only the commit's files that the report names are read. Call it
+// in the transaction that added the report, after LockCommitCoverage.
+func (q *Queries) MergeCommitCoverage(ctx context.Context, id int64, repo, sha string, files []*coverage.File) error {
+	for chunk := range slices.Chunk(files, mergeChunk) {
+		if err := q.mergeFiles(ctx, repo, sha, chunk); err != nil {
+			return err
+		}
+	}
+	if _, err := q.exec(ctx, `UPDATE coverage_reports SET merged = $1 WHERE id = $2`, true, id); err != nil {
+		return fmt.Errorf("store: mark coverage report %d merged: %w", id, err)
+	}
+	return nil
+}
+
+func (q *Queries) mergeFiles(ctx context.Context, repo, sha string, files []*coverage.File) error {
+	key, err := q.commitSeries(ctx, repo)
+	if err != nil {
+		return err
+	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	old := map[string]*coverage.File{}
+	if err := q.commitFiles(ctx, repo, sha, paths, old); err != nil {
+		return err
+	}
+	for _, f := range files {
+		merged := f
+		if o, ok := old[f.Path]; ok {
+			merged = coverage.Merge(&coverage.Report{Files: map[string]*coverage.File{f.Path: o}},
+				&coverage.Report{Files: map[string]*coverage.File{f.Path: f}}).Files[f.Path]
+		}
+		t := coverage.FileTotals(merged)
+		if _, err := q.exec(ctx, `INSERT INTO coverage_commit_files (series, sha, path, lines_found, lines_hit,
+			branches_found, branches_hit, statements_found, statements_hit, functions_found, functions_hit, line_data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (series, sha, path) DO UPDATE SET lines_found = excluded.lines_found,
+			lines_hit = excluded.lines_hit, branches_found = excluded.branches_found, branches_hit = excluded.branches_hit,
+			statements_found = excluded.statements_found, statements_hit = excluded.statements_hit,
+			functions_found = excluded.functions_found, functions_hit = excluded.functions_hit, line_data = excluded.line_data`,
+			key, sha, f.Path, t.LinesFound, t.LinesHit, merged.BranchesFound, merged.BranchesHit, merged.StatementsFound,
+			merged.StatementsHit, merged.FunctionsFound, merged.FunctionsHit, EncodeLines(merged.Lines)); err != nil {
+			return fmt.Errorf("store: merge coverage file %s into %s@%s: %w", f.Path, repo, sha, err)
+		}
+	}
+	return nil
+}
+
+// CommitCoverageLines returns the line records repo@sha's merged files
+// hold, first merging any report of the commit not merged yet (stored
+// before merging existed), a chunk of files at a time. Call it after
+// LockCommitCoverage.
+func (q *Queries) CommitCoverageLines(ctx context.Context, repo, sha string) (int64, error) {
+	rows, err := q.query(ctx, `SELECT id FROM coverage_reports WHERE series IN (`+seriesOf("$1")+`) AND sha = $2 AND merged = $3 ORDER BY id`, repo, sha, false)
+	if err != nil {
+		return 0, fmt.Errorf("store: unmerged coverage reports of %s@%s: %w", repo, sha, err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: unmerged coverage reports of %s@%s: %w", repo, sha, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: unmerged coverage reports of %s@%s: %w", repo, sha, err)
+	}
+	for _, id := range ids {
+		if err := q.mergeStoredReport(ctx, id, repo, sha); err != nil {
+			return 0, err
+		}
+	}
+	key, err := q.commitSeries(ctx, repo)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := q.queryRow(ctx, `SELECT COALESCE(SUM(lines_found), 0) FROM coverage_commit_files WHERE series = $1 AND sha = $2`,
+		key, sha).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: coverage lines of %s@%s: %w", repo, sha, err)
+	}
+	return n, nil
+}
+
+// mergeStoredReport merges a stored report into its commit, reading its
+// files a page at a time.
+func (q *Queries) mergeStoredReport(ctx context.Context, id int64, repo, sha string) error {
+	after := ""
+	for {
+		page, err := q.coverageFilesPage(ctx, id, after, mergeChunk)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			break
+		}
+		if err := q.mergeFiles(ctx, repo, sha, page); err != nil {
+			return err
+		}
+		after = page[len(page)-1].Path
+	}
+	if _, err := q.exec(ctx, `UPDATE coverage_reports SET merged = $1 WHERE id = $2`, true, id); err != nil {
+		return fmt.Errorf("store: mark coverage report %d merged: %w", id, err)
+	}
+	return nil
+}
+
+// coverageFilesPage returns up to limit files of report id after path
+// after, with their lines, sorted by path.
+func (q *Queries) coverageFilesPage(ctx context.Context, id int64, after string, limit int) ([]*coverage.File, error) {
+	rows, err := q.query(ctx, `SELECT path, branches_found, branches_hit, statements_found, statements_hit,
+		functions_found, functions_hit, line_data FROM coverage_files WHERE report_id = $1 AND path > $2
+		ORDER BY path LIMIT $3`, id, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: coverage files of report %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []*coverage.File
+	for rows.Next() {
+		var f coverage.File
+		var data []byte
+		if err := rows.Scan(&f.Path, &f.BranchesFound, &f.BranchesHit, &f.StatementsFound, &f.StatementsHit,
+			&f.FunctionsFound, &f.FunctionsHit, &data); err != nil {
+			return nil, fmt.Errorf("store: coverage files of report %d: %w", id, err)
+		}
+		if f.Lines, err = DecodeLines(data); err != nil {
+			return nil, fmt.Errorf("store: coverage file %s of report %d: %w", f.Path, id, err)
+		}
+		out = append(out, &f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: coverage files of report %d: %w", id, err)
+	}
+	return out, nil
 }
 
 // CoverageCheckRun returns the id of the "PatchPanda / coverage" check run
@@ -435,4 +668,111 @@ func DecodeLines(b []byte) ([]coverage.Line, error) {
 		out = append(out, coverage.Line{Number: prev, Hits: int64(v[0]), BranchesFound: int(v[1]), BranchesHit: int(v[2])})
 	}
 	return out, nil
+}
+
+// LinesPage is one page of a report's files with their lines.
+type LinesPage struct {
+	Files []CoverageFile
+	// NextPath and NextSkip say where the next page starts: at file
+	// NextPath, skipping its first NextSkip lines. NextPath is "" on the
+	// last page.
+	NextPath string
+	NextSkip int
+}
+
+// CoverageLinesPage returns report id's files from path from on (skipping
+// that file's first skip lines), sorted by path, with their lines: at most
+// maxLines lines and maxFiles files in all, so an answer stays bounded
+// however large the report. A file with more lines than are left is cut,
+// and the next page goes on with it.
+func (q *Queries) CoverageLinesPage(ctx context.Context, id int64, from string, skip, maxLines, maxFiles int) (LinesPage, error) {
+	rows, err := q.query(ctx, `SELECT path, lines_found, lines_hit, branches_found, branches_hit, statements_found,
+		statements_hit, functions_found, functions_hit, line_data
+		FROM coverage_files WHERE report_id = $1 AND path >= $2 ORDER BY path LIMIT $3`, id, from, maxFiles+1)
+	if err != nil {
+		return LinesPage{}, fmt.Errorf("store: coverage lines of report %d: %w", id, err)
+	}
+	defer rows.Close()
+	var page LinesPage
+	left := maxLines
+	for rows.Next() {
+		var f CoverageFile
+		t := &f.Totals
+		var data []byte
+		if err := rows.Scan(&f.Path, &t.LinesFound, &t.LinesHit, &t.BranchesFound, &t.BranchesHit, &t.StatementsFound,
+			&t.StatementsHit, &t.FunctionsFound, &t.FunctionsHit, &data); err != nil {
+			return LinesPage{}, fmt.Errorf("store: coverage lines of report %d: %w", id, err)
+		}
+		if len(page.Files) == maxFiles || left == 0 {
+			page.NextPath, page.NextSkip = f.Path, 0
+			break
+		}
+		t.Files = 1
+		*t = recomputePercent(*t)
+		ls, err := DecodeLines(data)
+		if err != nil {
+			return LinesPage{}, fmt.Errorf("store: coverage file %s of report %d: %w", f.Path, id, err)
+		}
+		start := 0
+		if f.Path == from {
+			start = min(skip, len(ls))
+		}
+		end := min(len(ls), start+left)
+		f.File = &coverage.File{Path: f.Path, Lines: ls[start:end], BranchesFound: t.BranchesFound, BranchesHit: t.BranchesHit,
+			StatementsFound: t.StatementsFound, StatementsHit: t.StatementsHit, FunctionsFound: t.FunctionsFound, FunctionsHit: t.FunctionsHit}
+		page.Files = append(page.Files, f)
+		left -= end - start
+		if end < len(ls) {
+			page.NextPath, page.NextSkip = f.Path, end
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return LinesPage{}, fmt.Errorf("store: coverage lines of report %d: %w", id, err)
+	}
+	return page, nil
+}
+
+// CommitFileTotals returns the totals of each of repo@sha's merged files,
+// sorted by path, without their lines. Call CommitCoverage first when the
+// commit may hold reports stored before merging existed.
+func (q *Queries) CommitFileTotals(ctx context.Context, repo, sha string) ([]CoverageFile, error) {
+	key, err := q.commitSeries(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.query(ctx, `SELECT path, lines_found, lines_hit, branches_found, branches_hit, statements_found,
+		statements_hit, functions_found, functions_hit FROM coverage_commit_files
+		WHERE series = $1 AND sha = $2 ORDER BY path`, key, sha)
+	if err != nil {
+		return nil, fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+	}
+	defer rows.Close()
+	var out []CoverageFile
+	for rows.Next() {
+		var f CoverageFile
+		t := &f.Totals
+		if err := rows.Scan(&f.Path, &t.LinesFound, &t.LinesHit, &t.BranchesFound, &t.BranchesHit, &t.StatementsFound,
+			&t.StatementsHit, &t.FunctionsFound, &t.FunctionsHit); err != nil {
+			return nil, fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+		}
+		t.Files = 1
+		*t = recomputePercent(*t)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: merged coverage files of %s@%s: %w", repo, sha, err)
+	}
+	return out, nil
+}
+
+// commitSeries is the series a commit's merged files are kept under: the
+// repository's id when the relay knows it, so a rename keeps the history
+// and names that differ only in case are one series (see seriesKey).
+func (q *Queries) commitSeries(ctx context.Context, repo string) (string, error) {
+	id, err := q.RepositoryID(ctx, repo)
+	if err != nil {
+		return "", err
+	}
+	return seriesKey(id, repo), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"net/http"
@@ -65,10 +66,13 @@ func (d *Delivery) Parse() (Event, error) {
 // carries. maxBytes limits the body; zero or less means DefaultMaxBytes. Read
 // reads at most maxBytes+1 bytes of the body and does not close it.
 //
-// Checks happen in an order that tells a caller without the secret nothing
-// beyond "too large" or "unauthorized": the size first (it must be known to
-// compute the signature), then the signature, and only then the media type,
-// the headers and the JSON. Errors are *patchpanda.Error values, wrapped:
+// The signature is computed while the body is read, so a body is read once
+// and nothing else is done with it before it is verified. Checks happen in
+// an order that tells a caller without the secret nothing beyond "too large"
+// or "unauthorized": a declared length over the limit, the signature
+// header's form (before any of the body is read), the size as read, the
+// signature, and only then the media type, the headers and the JSON. Errors
+// are *patchpanda.Error values, wrapped:
 //
 //	ETOOLARGE      the body exceeds maxBytes (HTTP 413)
 //	EUNAUTHORIZED  X-Hub-Signature-256 missing, malformed or wrong (401)
@@ -79,16 +83,25 @@ func (d *Delivery) Parse() (Event, error) {
 // Only JSON is accepted. A repository or organization webhook configured with
 // the content type application/x-www-form-urlencoded gets 415 and must be
 // switched to application/json; GitHub Apps always send JSON. A failure to
-// read the body (the client went away) is EINVALID, wrapping the cause.
+// read the body (the client went away, a read deadline passed) is EINVALID,
+// wrapping the cause.
 func (v *Verifier) Read(r *http.Request, maxBytes int64) (*Delivery, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	body, err := readBody(r, maxBytes)
+	if r.ContentLength > maxBytes {
+		return nil, fmt.Errorf("webhook: read delivery: %w", tooLarge(maxBytes))
+	}
+	want, err := parseSignature(r.Header.Get(SignatureHeader))
 	if err != nil {
 		return nil, fmt.Errorf("webhook: read delivery: %w", err)
 	}
-	idx, err := v.Verify(body, r.Header.Get(SignatureHeader))
+	macs := v.newMACs()
+	body, err := readBody(r, maxBytes, macs)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: read delivery: %w", err)
+	}
+	idx, err := v.match(macs, want)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: read delivery: %w", err)
 	}
@@ -102,27 +115,44 @@ func (v *Verifier) Read(r *http.Request, maxBytes int64) (*Delivery, error) {
 }
 
 // readBody reads at most maxBytes+1 bytes of r's body, which is enough to
-// tell that a body is over the limit without buffering the rest of it.
-func readBody(r *http.Request, maxBytes int64) ([]byte, error) {
-	if r.ContentLength > maxBytes {
-		return nil, tooLarge(maxBytes)
-	}
+// tell that a body is over the limit without buffering the rest of it, and
+// feeds what it reads to macs. With a declared length it allocates the
+// buffer once, so a 25 MB body costs 25 MB, not the 50 a growing slice
+// passes through.
+func readBody(r *http.Request, maxBytes int64, macs []hash.Hash) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
-	if err != nil {
-		// The HTTP layer may have wrapped the body in http.MaxBytesReader with
-		// a lower limit of its own; that is still "too large", not a failure.
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+	size := int64(32 << 10)
+	if r.ContentLength >= 0 {
+		size = r.ContentLength + 1 // +1: room to see the EOF without growing
+	}
+	buf := make([]byte, 0, min(size, maxBytes+1))
+	src := io.LimitReader(r.Body, maxBytes+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		for _, m := range macs {
+			m.Write(buf[len(buf) : len(buf)+n])
+		}
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > maxBytes {
 			return nil, tooLarge(maxBytes)
 		}
-		return nil, fmt.Errorf("%w: %w", patchpanda.Errorf(patchpanda.EINVALID, "the request body could not be read"), err)
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			// The HTTP layer may have wrapped the body in http.MaxBytesReader with
+			// a lower limit of its own; that is still "too large", not a failure.
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				return nil, tooLarge(maxBytes)
+			}
+			return nil, fmt.Errorf("%w: %w", patchpanda.Errorf(patchpanda.EINVALID, "the request body could not be read"), err)
+		}
 	}
-	if int64(len(body)) > maxBytes {
-		return nil, tooLarge(maxBytes)
-	}
-	return body, nil
 }
 
 func tooLarge(maxBytes int64) error {

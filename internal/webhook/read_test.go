@@ -285,6 +285,7 @@ func TestReadStopsReadingJustPastTheLimit(t *testing.T) {
 	body := &endless{}
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/github", io.NopCloser(body))
 	r.ContentLength = -1
+	r.Header.Set(webhook.SignatureHeader, webhook.Sign(testSecret, nil)) // well formed, so the body is read
 	const limit = 4096
 	_, err := mustVerifier(t, testSecret).Read(r, limit)
 	if code := patchpanda.ErrorCode(err); code != patchpanda.ETOOLARGE {
@@ -292,6 +293,26 @@ func TestReadStopsReadingJustPastTheLimit(t *testing.T) {
 	}
 	if body.n != limit+1 {
 		t.Errorf("Read consumed %d bytes of an endless body, want exactly limit+1 = %d", body.n, limit+1)
+	}
+}
+
+func TestReadRefusesAMissingOrMalformedSignatureBeforeReadingTheBody(t *testing.T) {
+	for name, sig := range map[string]string{"missing": "", "malformed": "sha1=abc", "not hex": "sha256=" + strings.Repeat("z", 64)} {
+		t.Run(name, func(t *testing.T) {
+			body := &endless{}
+			r := httptest.NewRequest(http.MethodPost, "/webhooks/github", io.NopCloser(body))
+			r.ContentLength = -1
+			if sig != "" {
+				r.Header.Set(webhook.SignatureHeader, sig)
+			}
+			_, err := mustVerifier(t, testSecret).Read(r, 1<<20)
+			if code := patchpanda.ErrorCode(err); code != patchpanda.EUNAUTHORIZED {
+				t.Fatalf("Read error = %v, want code %q", err, patchpanda.EUNAUTHORIZED)
+			}
+			if body.n != 0 {
+				t.Errorf("Read consumed %d bytes before refusing the signature header; want none", body.n)
+			}
+		})
 	}
 }
 
@@ -314,6 +335,7 @@ func (failingBody) Read([]byte) (int, error) { return 0, errors.New("connection 
 func TestReadReportsABodyThatCannotBeReadAsInvalidAndKeepsTheCause(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/github", failingBody{})
 	r.ContentLength = -1
+	r.Header.Set(webhook.SignatureHeader, webhook.Sign(testSecret, nil))
 	_, err := mustVerifier(t, testSecret).Read(r, 0)
 	if code := patchpanda.ErrorCode(err); code != patchpanda.EINVALID {
 		t.Fatalf("Read error = %v, want code %q", err, patchpanda.EINVALID)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -58,26 +59,54 @@ func Sign(secret string, body []byte) string {
 // *patchpanda.Error when the header is missing, malformed or matches no
 // secret.
 func (v *Verifier) Verify(body []byte, signature string) (int, error) {
+	want, err := parseSignature(signature)
+	if err != nil {
+		return -1, err
+	}
+	macs := v.newMACs()
+	for _, m := range macs {
+		m.Write(body)
+	}
+	return v.match(macs, want)
+}
+
+// parseSignature checks the header's form and returns the MAC it carries,
+// or an EUNAUTHORIZED error. It needs no body, so Read calls it before
+// reading one.
+func parseSignature(signature string) ([]byte, error) {
 	if signature == "" {
-		return -1, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "missing %s header", SignatureHeader)
+		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "missing %s header", SignatureHeader)
 	}
 	hexMAC, ok := strings.CutPrefix(signature, signaturePrefix)
 	// A SHA-256 MAC is 32 bytes, 64 hex digits; checking the length first
 	// keeps an attacker from making us decode a long header.
 	if !ok || len(hexMAC) != 2*sha256.Size {
-		return -1, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "%s is not of the form sha256=<64 hex digits>", SignatureHeader)
+		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "%s is not of the form sha256=<64 hex digits>", SignatureHeader)
 	}
 	got, err := hex.DecodeString(hexMAC)
 	if err != nil {
-		return -1, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "%s is not of the form sha256=<64 hex digits>", SignatureHeader)
+		return nil, patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "%s is not of the form sha256=<64 hex digits>", SignatureHeader)
 	}
+	return got, nil
+}
+
+// newMACs returns one HMAC per secret, to be fed the body as it is read.
+func (v *Verifier) newMACs() []hash.Hash {
+	macs := make([]hash.Hash, len(v.secrets))
+	for i, secret := range v.secrets {
+		macs[i] = hmac.New(sha256.New, secret)
+	}
+	return macs
+}
+
+// match compares each MAC with want and returns the index of the first
+// secret that matched, or an EUNAUTHORIZED error.
+func (v *Verifier) match(macs []hash.Hash, want []byte) (int, error) {
 	match := -1
 	// Every secret is tried, even after a match, so the time taken does not
 	// tell which secret (old or new) a forgery came close to.
-	for i, secret := range v.secrets {
-		m := hmac.New(sha256.New, secret)
-		m.Write(body)
-		if hmac.Equal(m.Sum(nil), got) && match < 0 {
+	for i, m := range macs {
+		if hmac.Equal(m.Sum(nil), want) && match < 0 {
 			match = i
 		}
 	}
