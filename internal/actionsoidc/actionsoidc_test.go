@@ -104,7 +104,7 @@ func TestForgedTokensDoNotEachFetchTheKeySet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Authenticate(context.Background(), iss.Token(t, "acme/widgets", "patchpanda", time.Hour, nil)); err != nil {
+	if _, err := v.Authenticate(context.Background(), iss.Token(t, "acme/widgets", "patchpanda", time.Hour, actionsoidctest.IDs(42, 7))); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 30 {
@@ -117,7 +117,7 @@ func TestForgedTokensDoNotEachFetchTheKeySet(t *testing.T) {
 		t.Errorf("30 forged tokens made %d key set fetches in all; want at most 2 (one to start, one refetch a minute)", n)
 	}
 	// A good token still passes with the keys cached.
-	if _, err := v.Authenticate(context.Background(), iss.Token(t, "acme/widgets", "patchpanda", time.Hour, nil)); err != nil {
+	if _, err := v.Authenticate(context.Background(), iss.Token(t, "acme/widgets", "patchpanda", time.Hour, actionsoidctest.IDs(42, 7))); err != nil {
 		t.Fatal(err)
 	}
 }
