@@ -2,6 +2,7 @@ package intake_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -11,7 +12,9 @@ import (
 	"github.com/patchpanda/patchpanda/internal/store/storetest"
 )
 
-func TestATransientFailureIsTriedExactlyMaxAttemptsTimes(t *testing.T) {
+// An unexpected error spends an attempt (a rate limit or an outage would
+// not: see TestARateLimitedGitHubIsWaitedOutNotFailed).
+func TestAnUnexpectedFailureIsTriedExactlyMaxAttemptsTimes(t *testing.T) {
 	db := storetest.SQLite(t)
 	ctx := context.Background()
 	if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{{AppID: 1, DeliveryID: "down", Event: "installation", Payload: []byte(`{}`)}}); err != nil {
@@ -20,7 +23,7 @@ func TestATransientFailureIsTriedExactlyMaxAttemptsTimes(t *testing.T) {
 	calls := 0
 	h := func(context.Context, patchpanda.Delivery) (intake.Commit, error) {
 		calls++
-		return nil, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "GitHub answered 502")
+		return nil, errors.New("the handler failed in a way nobody foresaw")
 	}
 	p := intake.NewProcessor(db, slog.New(slog.DiscardHandler), h, nil)
 	p.MaxAttempts = 3
