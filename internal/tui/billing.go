@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/table"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/table"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -83,7 +83,7 @@ func used(p httpapi.BillingProject) string {
 	}
 }
 
-func (m Model) billingKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) billingKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.billing.table, cmd = m.billing.table.Update(msg)
 	return m, cmd

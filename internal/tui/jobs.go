@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/table"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -41,7 +41,7 @@ type jobsTab struct {
 }
 
 func newJobsTab() jobsTab {
-	return jobsTab{table: newTable(jobColumns(100)), view: viewport.New(100, 10)}
+	return jobsTab{table: newTable(jobColumns(100)), view: viewport.New(viewport.WithWidth(100), viewport.WithHeight(10))}
 }
 
 func jobColumns(width int) []table.Column {
@@ -55,7 +55,8 @@ func (t *jobsTab) resize(width, height int) {
 	t.table.SetColumns(jobColumns(width))
 	t.table.SetWidth(width)
 	t.table.SetHeight(height - 1) // a line for the filter below
-	t.view.Width, t.view.Height = width, height
+	t.view.SetWidth(width)
+	t.view.SetHeight(height)
 }
 
 // Messages carrying the relay's answers.
@@ -154,7 +155,7 @@ func (m Model) selectedJob() string {
 	return ""
 }
 
-func (m Model) jobsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) jobsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Replay):
@@ -191,7 +192,7 @@ func (m Model) jobsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-func (m Model) jobsConfirmKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) jobsConfirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Yes):
 		id := m.jobs.confirm

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/spinner"
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -49,7 +49,7 @@ type Options struct {
 // ends. It returns ctx's error (wrapped) when ctx ended it, and an error
 // when the terminal cannot be driven.
 func Run(ctx context.Context, c Client, in io.Reader, out io.Writer, opts Options) error {
-	p := tea.NewProgram(New(c, opts), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen())
+	p := tea.NewProgram(New(c, opts), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	if _, err := p.Run(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -167,7 +167,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
 		return m, cmd
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	case jobsMsg, jobMsg, replayedMsg:
 		return m.jobsAnswer(msg)
@@ -179,7 +179,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.ForceQuit) {
 		return m, tea.Quit
 	}
@@ -284,11 +284,18 @@ func (m *Model) resize() {
 	m.jobs.resize(m.width, body)
 	m.apiKeys.resize(m.width, body)
 	m.billing.resize(m.width, body)
-	m.help.Width = m.width
+	m.help.SetWidth(m.width)
 }
 
-// View draws the terminal UI.
-func (m Model) View() string {
+// View draws the terminal UI on the alternate screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	return v
+}
+
+// Render draws the terminal UI as text.
+func (m Model) Render() string {
 	var b strings.Builder
 	title := titleStyle.Render("PatchPanda")
 	if m.opts.Relay != "" {
