@@ -30,6 +30,7 @@ migrate:
 # Results and how to read them: docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/webhook ./internal/coverage ./internal/keys
+	$(GO) test -run '^$$' -bench Version -benchtime 50x ./cmd/ppctl
 	$(GO) run ./internal/webhookload/bench -duration 5s
 	$(GO) run ./internal/coverage/coveragebench -size 200MB -xml-size 100MB
 
