@@ -62,7 +62,7 @@ func (m Model) billingAnswer(msg billingMsg) (tea.Model, tea.Cmd) {
 		if p.BudgetMicros > 0 {
 			budget = "$" + billingtypes.FormatUSD(p.BudgetMicros)
 		}
-		rows[i] = table.Row{strconv.FormatInt(p.ID, 10), p.Name, p.Month, budget, "$" + billingtypes.FormatUSD(p.SpentMicros), used(p), strings.Join(p.Repositories, ", ")}
+		rows[i] = row(strconv.FormatInt(p.ID, 10), p.Name, p.Month, budget, "$"+billingtypes.FormatUSD(p.SpentMicros), used(p), strings.Join(p.Repositories, ", "))
 	}
 	m.billing.table.SetRows(rows)
 	if m.billing.table.Cursor() >= len(rows) {

@@ -149,8 +149,8 @@ func (m Model) keysAnswer(msg tea.Msg) (tea.Model, tea.Cmd) {
 			for j, s := range k.Scopes {
 				scopes[j] = string(s)
 			}
-			rows[i] = table.Row{strconv.FormatInt(k.ID, 10), k.Name, k.Prefix, strings.Join(scopes, ","), k.State(now),
-				stampPtr(k.LastUsedAt, "never"), stampPtr(k.ExpiresAt, "never")}
+			rows[i] = row(strconv.FormatInt(k.ID, 10), k.Name, k.Prefix, strings.Join(scopes, ","), k.State(now),
+				stampPtr(k.LastUsedAt, "never"), stampPtr(k.ExpiresAt, "never"))
 		}
 		m.apiKeys.table.SetRows(rows)
 		if m.apiKeys.table.Cursor() >= len(rows) {

@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -46,11 +47,16 @@ type Options struct {
 }
 
 // Run shows the terminal UI on in and out until the user quits or ctx
-// ends. It returns ctx's error (wrapped) when ctx ended it, and an error
-// when the terminal cannot be driven.
+// ends. It returns ctx's error (wrapped) when ctx ended it, the relay's
+// EUNAUTHORIZED error when it refused the credential (the UI closes, since
+// nothing else can work), and an error when the terminal cannot be driven.
 func Run(ctx context.Context, c Client, in io.Reader, out io.Writer, opts Options) error {
 	p := tea.NewProgram(New(c, opts), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
-	if _, err := p.Run(); err != nil {
+	final, err := p.Run()
+	if m, ok := final.(Model); ok && m.fatal != nil {
+		return m.fatal
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -86,6 +92,8 @@ type Model struct {
 
 	status    string
 	statusErr bool
+	// fatal is the relay's refusal of the credential, which ends the UI.
+	fatal error
 	// pending counts requests in flight, for the spinner.
 	pending int
 	spinner spinner.Model
@@ -152,6 +160,14 @@ type answered interface{ isAnswer() }
 // Update handles a message and returns the changed model and what to do
 // next.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	if nm, ok := next.(Model); ok && nm.fatal != nil {
+		return nm, tea.Quit
+	}
+	return next, cmd
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if _, ok := msg.(answered); ok && m.pending > 0 {
 		m.pending--
 	}
@@ -267,6 +283,7 @@ func (m *Model) setError(what string, err error) {
 	}
 	switch patchpanda.ErrorCode(err) {
 	case patchpanda.EUNAUTHORIZED:
+		m.fatal = err
 		msg += " (check --token or PATCHPANDA_TOKEN)"
 	case patchpanda.EFORBIDDEN:
 		msg += " (this key lacks the scope)"
@@ -363,4 +380,4 @@ func place(body, dialog string, height int) string {
 }
 
 // oneLine keeps s on one line, so that it cannot break the layout.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func oneLine(s string) string { return strings.Join(strings.Fields(iostreams.SanitizeLine(s)), " ") }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/charmbracelet/x/vt"
@@ -164,6 +166,7 @@ type ui struct {
 	t      *testing.T
 	tm     *teatest.TestModel
 	screen *vt.Emulator
+	raw    []byte // everything drawn, escapes included
 }
 
 func start(t *testing.T, f *fakeRelay) *ui {
@@ -172,9 +175,9 @@ func start(t *testing.T, f *fakeRelay) *ui {
 	return drive(t, m, 130, 40)
 }
 
-func drive(t *testing.T, m tea.Model, width, height int) *ui {
+func drive(t *testing.T, m tea.Model, width, height int, opts ...tea.ProgramOption) *ui {
 	t.Helper()
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(width, height))
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(width, height), teatest.WithProgramOptions(opts...))
 	screen := vt.NewEmulator(width, height)
 	// The emulator answers terminal queries on a pipe that must be drained.
 	go func() { _, _ = io.Copy(io.Discard, screen) }()
@@ -190,6 +193,7 @@ func (u *ui) read() {
 		if n == 0 {
 			return
 		}
+		u.raw = append(u.raw, buf[:n]...)
 		// A terminal's line discipline turns a newline into a carriage
 		// return and a line feed (ONLCR); the emulator needs it done.
 		_, _ = u.screen.Write(bytes.ReplaceAll(buf[:n], []byte("\n"), []byte("\r\n")))
@@ -408,5 +412,50 @@ func TestDialogsFitTheTerminal(t *testing.T) {
 	got := ansi.Strip(tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(tui.Model).Render())
 	if lines := strings.Count(got, "\n") + 1; lines > 20 || !strings.HasPrefix(got, "PatchPanda") || !strings.Contains(got, "y replay") {
 		t.Errorf("a %d-line screen for a 20-line terminal, or title or dialog missing:\n%s", lines, got)
+	}
+}
+
+func TestNoColorStillMarksTheSelectedRow(t *testing.T) {
+	m := tui.New(newFake(), tui.Options{Now: func() time.Time { return now }})
+	// On a terminal, NO_COLOR selects the ASCII profile: no colours, text
+	// attributes kept (colorprofile.Env). teatest's output is no terminal,
+	// so the test sets that profile itself.
+	u := drive(t, m, 130, 40, tea.WithColorProfile(colorprofile.ASCII))
+	u.waitFor("job_2", "job_1")
+	u.final()
+	// Reverse video (SGR 7, alone or with bold) survives NO_COLOR, which
+	// strips colours but keeps text attributes.
+	if !regexp.MustCompile(`\x1b\[(?:[0-9;]*;)?7(?:;[0-9;]*)?m[^\x1b]*job_2`).Match(u.raw) {
+		t.Errorf("no reverse-video selection marker on job_2 with NO_COLOR; drew:\n%q", u.raw)
+	}
+	if regexp.MustCompile(`\x1b\[[0-9;]*38;`).Match(u.raw) {
+		t.Errorf("colours drawn despite NO_COLOR:\n%q", u.raw)
+	}
+}
+
+func TestServerStringsCannotDriveTheTerminal(t *testing.T) {
+	f := newFake()
+	f.jobs[1].Message = "done\x1b[2J\x1b]0;owned\x07"
+	f.jobs[1].Repository.Name = "web\x1b[31m"
+	u := start(t, f)
+	u.waitFor("job_1")
+	u.keys("down", "enter")
+	u.waitFor("done^[[2J^[]0;owned^G")
+	u.final()
+	if bytes.Contains(u.raw, []byte("done\x1b")) || bytes.Contains(u.raw, []byte("\x1b]0;owned")) || bytes.Contains(u.raw, []byte("web\x1b[31m")) {
+		t.Errorf("a server string reached the terminal raw:\n%q", u.raw)
+	}
+}
+
+func TestARefusedCredentialEndsTheUI(t *testing.T) {
+	f := newFake()
+	f.fail["Jobs"] = patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "API key must start with \"ppk_\"")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// No key is ever pressed: the UI must close by itself, so that ppctl
+	// exits 4 as for any command the relay refuses.
+	err := tui.Run(ctx, f, &bytes.Buffer{}, io.Discard, tui.Options{Now: func() time.Time { return now }})
+	if patchpanda.ErrorCode(err) != patchpanda.EUNAUTHORIZED || ctx.Err() != nil {
+		t.Errorf("Run = %v (ctx %v), want the EUNAUTHORIZED error", err, ctx.Err())
 	}
 }

@@ -41,7 +41,7 @@ type result struct {
 func run(t *testing.T, d deps, tty bool, global []string, args ...string) result {
 	t.Helper()
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	streams := &iostreams.IO{In: &bytes.Buffer{}, Out: out, ErrOut: errOut, OutTTY: tty, InTTY: tty, Width: 200}
+	streams := &iostreams.IO{In: &bytes.Buffer{}, Out: iostreams.NewSanitizer(out), ErrOut: iostreams.NewSanitizer(errOut), Terminal: out, OutTTY: tty, InTTY: tty, Width: 200}
 	f := &factory.Factory{IO: streams, DefaultRepo: func() string { return "" }}
 	f.Client = func(cmd *cli.Command) (*httpapi.Client, error) {
 		return httpapi.NewClient(cmd.String("relay"), cmd.String("token")), nil
