@@ -16,9 +16,34 @@ import (
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
+// Credential kinds, as Target.Kind names them.
+const (
+	NoCredential = "none"
+	APIKey       = "API key"
+	GitHubToken  = "GitHub token"
+	OtherToken   = "token"
+)
+
+// Target is the relay a command talks to and the credential it sends.
+type Target struct {
+	Relay       string
+	RelaySource string // where Relay came from, for messages
+	// Token is the credential; never print it.
+	Token       string
+	TokenSource string
+	// Kind is one of NoCredential, APIKey, GitHubToken, OtherToken.
+	Kind string
+}
+
 // Factory is handed to each command's constructor.
 type Factory struct {
 	IO *iostreams.IO
+	// Resolve returns the relay and the credential configured by the
+	// global flags, the environment and the stored login, without
+	// contacting the relay.
+	Resolve func(cmd *cli.Command) (Target, error)
+	// Program is how the user runs ppctl: "ppctl" or "gh patchpanda".
+	Program string
 	// Client returns a client of the relay configured from the global flags.
 	Client func(cmd *cli.Command) (*httpapi.Client, error)
 	// DefaultRepo returns the repository of the current directory when ppctl
