@@ -46,6 +46,13 @@ func run(t *testing.T, d deps, tty bool, global []string, args ...string) result
 	f.Client = func(cmd *cli.Command) (*httpapi.Client, error) {
 		return httpapi.NewClient(cmd.String("relay"), cmd.String("token")), nil
 	}
+	f.Resolve = func(cmd *cli.Command) (factory.Target, error) {
+		t := factory.Target{Relay: cmd.String("relay"), Token: cmd.String("token"), Kind: factory.NoCredential}
+		if t.Token != "" {
+			t.Kind = factory.APIKey
+		}
+		return t, nil
+	}
 	root := &cli.Command{
 		Name: "ppctl", Writer: out, ErrWriter: errOut,
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},

@@ -41,6 +41,7 @@ func newUpload(f *factory.Factory, d deps) *cli.Command {
 			&cli.StringFlag{Name: "prefix", Usage: "put `DIR` in front of relative report paths (default: the current directory within the checkout)"},
 			&cli.StringFlag{Name: "ci-job", Usage: "the CI job that made the reports (`ID`)"},
 			&cli.BoolFlag{Name: "no-files", Usage: "do not send the repository's file list"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be sent, where, and with which kind of credential, and send nothing"},
 		}, factory.JSONFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			return runUpload(ctx, f, d, cmd)
@@ -86,9 +87,9 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 	}
 
 	var block []byte
+	var n int
 	if !cmd.Bool("no-files") {
 		if inCheckout {
-			var n int
 			if block, n, err = fileList(ctx, d.git, co.top); err != nil {
 				return err
 			}
@@ -104,6 +105,17 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 	c, err := f.Client(cmd)
 	if err != nil {
 		return err
+	}
+	if cmd.Bool("dry-run") {
+		t, err := f.Resolve(cmd)
+		if err != nil {
+			return err
+		}
+		credential := t.Kind
+		if t.Token == "" && inActions {
+			credential = "GitHub Actions OIDC ID token (audience " + ghenv.Audience + ")"
+		}
+		return printPlan(f, cmd, c.BaseURL, credential, o, paths, formats, n)
 	}
 	if c.Token == "" && inActions {
 		tok, err := ghenv.IDToken(ctx, d.getenv, d.oidcHTTP, ghenv.Audience)
@@ -294,6 +306,36 @@ func printUploads(f *factory.Factory, cmd *cli.Command, us []uploaded, sentFiles
 		if rest := u.UnmappedCount - len(shown); rest > 0 {
 			fmt.Fprintf(f.IO.ErrOut, "  ... and %d more\n", rest)
 		}
+	}
+	return nil
+}
+
+// plannedUpload is what --dry-run says one upload would be.
+type plannedUpload struct {
+	File       string `json:"file"`
+	Format     string `json:"format"`
+	URL        string `json:"url"`
+	Credential string `json:"credential"`
+	// FileList is how many repository paths go with the report.
+	FileList int `json:"file_list"`
+}
+
+// printPlan prints what an upload would send without sending it: each
+// report's format, the request's URL with its query, the kind of
+// credential (never the credential), and the size of the file list.
+func printPlan(f *factory.Factory, cmd *cli.Command, base, credential string, o httpapi.CoverageUploadOptions, paths, formats []string, files int) error {
+	plan := make([]plannedUpload, len(paths))
+	for i, p := range paths {
+		o := o
+		o.Format = formats[i]
+		plan[i] = plannedUpload{File: p, Format: formats[i], URL: base + "/api/coverage?" + o.Query().Encode(), Credential: credential, FileList: files}
+	}
+	if factory.WantsJSON(cmd) {
+		return f.PrintJSON(cmd, plan)
+	}
+	fmt.Fprintln(f.IO.ErrOut, "Dry run: nothing is sent.")
+	for _, p := range plan {
+		fmt.Fprintf(f.IO.Out, "%s (%s)\n  POST %s\n  credential: %s\n  file list: %d paths\n", p.File, p.Format, p.URL, p.Credential, p.FileList)
 	}
 	return nil
 }
