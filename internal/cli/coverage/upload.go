@@ -118,6 +118,10 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 		return printPlan(f, cmd, c.BaseURL, credential, o, paths, formats, n)
 	}
 	if c.Token == "" && inActions {
+		if act.Fork && d.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" {
+			return patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "this pull request comes from a fork, and GitHub gives fork pull requests no OIDC ID token: "+
+				"upload from a workflow_run workflow of the base repository (see docs/action.md), or pass a token")
+		}
 		tok, err := ghenv.IDToken(ctx, d.getenv, d.oidcHTTP, ghenv.Audience)
 		if err != nil {
 			return err
@@ -142,7 +146,19 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 		}
 		results = append(results, uploaded{path: p, CoverageUpload: res})
 	}
-	return printUploads(f, cmd, results, block != nil)
+	if err := printUploads(f, cmd, results, block != nil); err != nil {
+		return err
+	}
+	if inActions {
+		// Outputs, the job summary and annotations for the workflow run.
+		out, err := actionsOutcome(ctx, d, co, o, act, paths, formats, results)
+		if err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "warning: no job summary: %v\n", err)
+			return nil
+		}
+		ghenv.Publish(d.getenv, f.IO.Out, out)
+	}
+	return nil
 }
 
 // target resolves the commit the upload is for: flags first, then the
