@@ -11,9 +11,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
-	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
+
+// keyPrefix starts every PatchPanda API key (keys.Prefix).
+const keyPrefix = "ppk_"
 
 // maxTokenInput bounds what login reads from standard input.
 const maxTokenInput = 4 << 10
@@ -71,8 +73,11 @@ func login(ctx context.Context, f *factory.Factory, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	if err := keys.Check(token); err != nil {
-		return patchpanda.Errorf(patchpanda.EINVALID, "that is not an API key: %s", patchpanda.ErrorMessage(err))
+	// Only the prefix is checked here: internal/keys, which knows the
+	// whole form, brings the database with it, and ppctl stays small and
+	// pure Go. The relay checks the rest on first use.
+	if !strings.HasPrefix(token, keyPrefix) || len(token) < len(keyPrefix)+8 {
+		return patchpanda.Errorf(patchpanda.EINVALID, "that is not an API key: API keys start with %q", keyPrefix)
 	}
 	t, err := f.Resolve(cmd)
 	if err != nil {
@@ -92,7 +97,7 @@ func login(ctx context.Context, f *factory.Factory, cmd *cli.Command) error {
 	if err := Save(dir, Stored{Relay: t.Relay, Token: token}); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s with API key %s… (stored in %s)\n", t.Relay, token[:len(keys.Prefix)+4], dir)
+	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s with API key %s… (stored in %s)\n", t.Relay, token[:len(keyPrefix)+4], dir)
 	return nil
 }
 
@@ -134,7 +139,7 @@ func status(ctx context.Context, f *factory.Factory, cmd *cli.Command) error {
 	case factory.NoCredential:
 		fmt.Fprintf(f.IO.Out, "Credential: none (log in with %s auth login)\n", f.Program)
 	case factory.APIKey:
-		fmt.Fprintf(f.IO.Out, "Credential: API key %s… (from %s)\n", t.Token[:min(len(t.Token), len(keys.Prefix)+4)], t.TokenSource)
+		fmt.Fprintf(f.IO.Out, "Credential: API key %s… (from %s)\n", t.Token[:min(len(t.Token), len(keyPrefix)+4)], t.TokenSource)
 	default:
 		fmt.Fprintf(f.IO.Out, "Credential: %s (from %s)\n", t.Kind, t.TokenSource)
 	}
