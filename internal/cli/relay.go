@@ -50,7 +50,7 @@ func (r *resolver) resolve(cmd *cli.Command) (factory.Target, error) {
 	var t factory.Target
 	stored, storeErr := r.stored()
 	switch {
-	case cmd.IsSet("relay"):
+	case cmd.String("relay") != "":
 		t.Relay, t.RelaySource = cmd.String("relay"), "--relay or PATCHPANDA_RELAY_URL"
 	case r.extension && ghenv.RelayFromGHConfig() != "":
 		t.Relay, t.RelaySource = ghenv.RelayFromGHConfig(), "gh config "+ghenv.RelayConfigKey
