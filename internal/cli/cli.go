@@ -117,6 +117,7 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 	err := root.Run(ctx, factory.JoinJSONValue(args))
 	if err != nil {
 		printError(io, err, res)
+		ghenv.ErrorAnnotation(osGetenv, io.Out, patchpanda.ErrorMessage(err))
 	}
 	return exitCode(err)
 }

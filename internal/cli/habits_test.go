@@ -197,3 +197,12 @@ func TestTheExtensionNeverLeaksTheGitHubToken(t *testing.T) {
 		}
 	})
 }
+
+func TestAFailureInActionsIsAnErrorAnnotation(t *testing.T) {
+	isolate(t)
+	t.Setenv("GITHUB_ACTIONS", "true")
+	code, out, _ := runAs(t, "ppctl", "", "--relay", "http://127.0.0.1:1", "jobs", "list", "--limit", "0")
+	if code != 1 || !strings.Contains(out, "::error title=PatchPanda::--limit 0 must be between 1 and 500") {
+		t.Errorf("exit %d, stdout %q", code, out)
+	}
+}

@@ -157,3 +157,14 @@ func ratio(hit, found int64) string {
 
 // cell keeps a path from breaking the Markdown table.
 func cell(s string) string { return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s) }
+
+// ErrorAnnotation writes msg as an ::error annotation on stdout when
+// getenv is a GitHub Actions job's environment, so that a failed ppctl
+// step says why on the run's page; elsewhere it does nothing.
+func ErrorAnnotation(getenv func(string) string, stdout io.Writer, msg string) {
+	if !InActions(getenv) {
+		return
+	}
+	githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)).
+		WithFieldsMap(map[string]string{"title": "PatchPanda"}).Errorf("%s", msg)
+}
