@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/patchpanda/patchpanda/internal/relay.Version=$(VERSION) \
             -X github.com/patchpanda/patchpanda/internal/cli.Version=$(VERSION)
 
-.PHONY: run test lint migrate bench build build-cloud fuzz clean
+.PHONY: run test lint migrate bench build build-cloud fuzz clean release-check actionlint gh-extension
 
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/relay serve
@@ -34,6 +34,7 @@ migrate:
 # Results and how to read them: docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/webhook ./internal/coverage ./internal/keys
+	$(GO) test -run '^$$' -bench Version -benchtime 50x ./cmd/ppctl
 	$(GO) run ./internal/webhookload/bench -duration 5s
 	mkdir -p bin && $(GO) build -o bin/ppctl ./cmd/ppctl
 	$(GO) run ./internal/coverage/coveragebench -size 200MB -xml-size 100MB -ppctl bin/ppctl
@@ -44,6 +45,23 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/relay ./cmd/relay
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ppctl ./cmd/ppctl
 	cp bin/ppctl bin/gh-patchpanda
+
+# The gh extension from this checkout, as gh installs a local one:
+#   make gh-extension && (cd bin/gh-patchpanda && gh extension install .)
+gh-extension:
+	mkdir -p bin/gh-patchpanda
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/gh-patchpanda/gh-patchpanda ./cmd/ppctl
+
+# The release configuration, checked, and built for this machine only
+# (the relay's other targets need zig; see docs/action.md, "Releases").
+GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.15.1
+release-check:
+	$(GORELEASER) check
+	$(GORELEASER) build --snapshot --single-target --clean
+
+# The workflows, and action.yml through the workflow that uses it (./).
+actionlint:
+	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 .github/workflows/*.yml docs/examples/coverage.yml
 
 # The relay with the cloud drivers: AWS KMS, GCP KMS and Vault secrets
 # keepers, and S3 and GCS coverage buckets (their SDKs add about 15 MB).

@@ -7,14 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
+	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/audit"
+	"github.com/patchpanda/patchpanda/internal/cli/authcmd"
 	"github.com/patchpanda/patchpanda/internal/cli/billing"
 	"github.com/patchpanda/patchpanda/internal/cli/configcmd"
 	"github.com/patchpanda/patchpanda/internal/cli/coverage"
@@ -54,54 +53,46 @@ func exitCode(err error) int {
 	}
 }
 
-// DefaultRelay is the relay URL used when none is configured.
-const DefaultRelay = "http://localhost:8080"
-
 // Main runs ppctl with args and returns the exit code.
 func Main(ctx context.Context, args []string, io *iostreams.IO) int {
-	f := &factory.Factory{IO: io, Version: Version, DefaultRepo: func() string { return "" }}
-	// As `gh patchpanda`, gh's repository and login are the defaults;
-	// looked up once, and only when asked for.
-	var gh func() (ghenv.GH, error)
-	if len(args) > 0 && ghenv.IsExtension(args[0]) {
-		gh = sync.OnceValues(ghenv.CurrentGH)
-		f.DefaultRepo = func() string { g, _ := gh(); return g.Repository }
+	extension := len(args) > 0 && ghenv.IsExtension(args[0])
+	program := "ppctl"
+	if extension {
+		program = "gh patchpanda"
+	}
+	res := newResolver(extension, osGetenv)
+	f := &factory.Factory{IO: io, Version: Version, Program: program, DefaultRepo: func() string { return "" }, Resolve: res.resolve}
+	if extension {
+		// As `gh patchpanda`, gh's repository is the default, as gh's
+		// own commands have it; looked up once, and only when asked for.
+		f.DefaultRepo = func() string { g, _ := res.gh(); return g.Repository }
 	}
 	f.Client = func(cmd *cli.Command) (*httpapi.Client, error) {
-		base := cmd.String("relay")
-		// As gh patchpanda, gh's config names the relay unless a flag or
-		// PATCHPANDA_RELAY_URL does.
-		if gh != nil && !cmd.IsSet("relay") {
-			if u := ghenv.RelayFromGHConfig(); u != "" {
-				base = u
-			}
+		t, err := res.resolve(cmd)
+		if err != nil {
+			return nil, err
 		}
-		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, patchpanda.Errorf(patchpanda.EINVALID, "relay URL %q is not an http(s) URL (set --relay or PATCHPANDA_RELAY_URL)", base)
-		}
-		token := cmd.String("token")
-		// In GitHub Actions an upload without a token uses the job's OIDC
-		// token, so gh's (often GITHUB_TOKEN) is not the default there.
-		if token == "" && gh != nil && !ghenv.InActions(os.Getenv) {
-			g, _ := gh()
-			token = g.Token
-		}
-		c := httpapi.NewClient(base, token)
+		c := httpapi.NewClient(t.Relay, t.Token)
 		c.UserAgent = "ppctl/" + Version
+		c.HTTP = &http.Client{Transport: noticeErrors{next: http.DefaultTransport, answered: &res.answered}}
 		return c, nil
 	}
 	root := &cli.Command{
-		Name:      "ppctl",
+		Name:      program,
 		Usage:     "PatchPanda's command line: coverage uploads, jobs, keys and billing",
 		Version:   Version,
 		Writer:    io.Out,
 		ErrWriter: io.ErrOut,
 		Reader:    io.In,
 		// Errors are printed once, below.
-		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		ExitErrHandler:        func(context.Context, *cli.Command, error) {},
+		EnableShellCompletion: true,
+		ConfigureShellCompletionCommand: func(c *cli.Command) {
+			c.Hidden = false
+			c.Usage = "Print a shell completion script: bash, zsh, fish or pwsh"
+		},
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "relay", Usage: "the relay's base `URL`", Value: DefaultRelay, Sources: cli.EnvVars("PATCHPANDA_RELAY_URL")},
+			&cli.StringFlag{Name: "relay", Usage: "the relay's base `URL` (default: the one from auth login, else " + DefaultRelay + "; none as gh patchpanda)", Sources: cli.EnvVars("PATCHPANDA_RELAY_URL")},
 			&cli.StringFlag{Name: "token", Usage: "API key or token", Sources: cli.EnvVars("PATCHPANDA_TOKEN")},
 		},
 		Commands: []*cli.Command{
@@ -113,6 +104,7 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 			jobs.New(f),
 			deliveries.New(f),
 			tui.New(f),
+			authcmd.New(f),
 			{
 				Name:  "version",
 				Usage: "Print ppctl's version",
@@ -123,16 +115,23 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 			},
 		},
 	}
-	err := root.Run(ctx, args)
+	prepareUsage(root)
+	err := root.Run(ctx, factory.JoinJSONValue(args))
 	if err != nil {
-		printError(io, err)
+		printError(io, err, res)
+		ghenv.ErrorAnnotation(osGetenv, io.Out, patchpanda.ErrorMessage(err))
 	}
 	return exitCode(err)
 }
 
-func printError(io *iostreams.IO, err error) {
+func printError(io *iostreams.IO, err error, res *resolver) {
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(io.ErrOut, "cancelled")
+		return
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(io.ErrOut, "error: %s\n\n%s\n", ue.msg, ue.usage)
 		return
 	}
 	msg := err.Error()
@@ -140,8 +139,28 @@ func printError(io *iostreams.IO, err error) {
 	if errors.As(err, &pe) && err.Error() == pe.Error() {
 		msg = pe.Message
 	}
-	fmt.Fprintf(io.ErrOut, "error: %s\n", msg)
-	if patchpanda.ErrorCode(err) == patchpanda.EUNAUTHORIZED && !strings.Contains(msg, "PATCHPANDA_TOKEN") {
-		fmt.Fprintln(io.ErrOut, "Authenticate with --token or PATCHPANDA_TOKEN (an API key from `relay admin-key create` or `ppctl keys create`).")
+	t := res.target
+	unauthorized := patchpanda.ErrorCode(err) == patchpanda.EUNAUTHORIZED
+	switch {
+	case t != nil && unauthorized && t.Kind == factory.GitHubToken && strings.HasPrefix(pe.Message, "API key"):
+		// The relay took the GitHub token for a malformed API key: it has
+		// no GitHub App to check GitHub tokens with.
+		fmt.Fprintf(io.ErrOut, "error: the relay at %s does not accept GitHub tokens (it has no GitHub App configured)\n", t.Relay)
+		fmt.Fprintf(io.ErrOut, "Log in with an API key instead: %s auth login --relay %s\n", programOf(res), t.Relay)
+		return
+	case t != nil && res.answered.Load() && !strings.Contains(msg, t.Relay):
+		fmt.Fprintf(io.ErrOut, "error: the relay at %s answered: %s\n", t.Relay, msg)
+	default:
+		fmt.Fprintf(io.ErrOut, "error: %s\n", msg)
 	}
+	if unauthorized && !strings.Contains(msg, "PATCHPANDA_TOKEN") {
+		fmt.Fprintf(io.ErrOut, "Authenticate with `%s auth login`, --token or PATCHPANDA_TOKEN (an API key from `relay admin-key create` or `ppctl keys create`).\n", programOf(res))
+	}
+}
+
+func programOf(res *resolver) string {
+	if res.extension {
+		return "gh patchpanda"
+	}
+	return "ppctl"
 }

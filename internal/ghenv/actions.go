@@ -39,6 +39,11 @@ type Actions struct {
 	CIJob string
 	// EventName is GITHUB_EVENT_NAME.
 	EventName string
+	// BaseSHA is the pull request's base commit, "" for other events.
+	BaseSHA string
+	// Fork is set for a pull request from another repository, whose jobs
+	// GitHub gives no OIDC token.
+	Fork bool
 }
 
 // InActions reports whether getenv is a GitHub Actions job's environment
@@ -78,6 +83,12 @@ func ActionsContext(getenv func(string) string) (a Actions, ok bool, err error) 
 			return Actions{}, true, patchpanda.Errorf(patchpanda.EINVALID, "GitHub Actions event file %s: %s event without pull_request.head.sha", gc.EventPath, gc.EventName)
 		}
 		a.SHA = sha
+		base, _ := pr["base"].(map[string]any)
+		a.BaseSHA, _ = base["sha"].(string)
+		if headRepo, ok := head["repo"].(map[string]any); ok {
+			name, _ := headRepo["full_name"].(string)
+			a.Fork = name != "" && !strings.EqualFold(name, gc.Repository)
+		}
 		if n, isNum := pr["number"].(float64); isNum && n > 0 && n == float64(int(n)) {
 			a.PR = int(n)
 		} else if n, isNum := gc.Event["number"].(float64); isNum && n > 0 && n == float64(int(n)) {

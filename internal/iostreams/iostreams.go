@@ -7,27 +7,32 @@ package iostreams
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/cli/go-gh/v2/pkg/jq"
 	"github.com/cli/go-gh/v2/pkg/tableprinter"
 	"github.com/cli/go-gh/v2/pkg/term"
 )
 
 // IO holds a command's streams and what is known about them.
 type IO struct {
-	In     io.Reader
+	In io.Reader
+	// Out and ErrOut sanitize what is written to them (see NewSanitizer):
+	// print everything there.
 	Out    io.Writer
 	ErrOut io.Writer
+	// Terminal is stdout unfiltered, for the terminal UI and for clearing
+	// the screen; nothing a server sent may be written to it unsanitized.
+	Terminal io.Writer
 	// OutTTY and InTTY say whether stdout and stdin are terminals.
 	OutTTY, InTTY bool
 	// Width is the terminal's width, for tables.
 	Width int
+	// NoColor is set when the user asked for no colour (NO_COLOR).
+	NoColor bool
 }
 
 // System returns the process's streams, inspecting the terminal.
@@ -37,14 +42,22 @@ func System() *IO {
 	if err != nil || w <= 0 {
 		w = 120
 	}
-	return &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		OutTTY: t.IsTerminalOutput(), InTTY: term.IsTerminal(os.Stdin), Width: w}
+	return &IO{In: os.Stdin, Out: NewSanitizer(os.Stdout), ErrOut: NewSanitizer(os.Stderr), Terminal: os.Stdout,
+		OutTTY: t.IsTerminalOutput(), InTTY: term.IsTerminal(os.Stdin), Width: w, NoColor: os.Getenv("NO_COLOR") != ""}
 }
 
 // Test returns streams over buffers, not a terminal, for tests.
 func Test() (*IO, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IO{In: in, Out: out, ErrOut: errOut, Width: 120}, in, out, errOut
+	return &IO{In: in, Out: NewSanitizer(out), ErrOut: NewSanitizer(errOut), Terminal: out, Width: 120}, in, out, errOut
+}
+
+// Raw returns Terminal, or Out when none is set.
+func (s *IO) Raw() io.Writer {
+	if s.Terminal != nil {
+		return s.Terminal
+	}
+	return s.Out
 }
 
 // CanPrompt reports whether a person can answer a prompt.
@@ -63,29 +76,47 @@ func (s *IO) Confirm(question string) (bool, error) {
 }
 
 // Table returns a printer that aligns columns on a terminal and writes
-// tab-separated lines otherwise.
-func (s *IO) Table(headers ...string) tableprinter.TablePrinter {
+// tab-separated lines otherwise; it sanitizes every field.
+func (s *IO) Table(headers ...string) Table {
 	tp := tableprinter.New(s.Out, s.OutTTY, s.Width)
 	tp.AddHeader(headers)
-	return tp
+	return safeTable{tp}
+}
+
+// Color reports whether colour may be used: not when NO_COLOR is set.
+func (s *IO) Color() bool { return !s.NoColor }
+
+// Printf prints to Out, sanitizing every string argument: the way to
+// print server-supplied text outside a table.
+func (s *IO) Printf(format string, args ...any) {
+	fmt.Fprintf(s.Out, format, sanitizeArgs(args)...)
+}
+
+// Errorf is Printf to ErrOut.
+func (s *IO) Errorf(format string, args ...any) {
+	fmt.Fprintf(s.ErrOut, format, sanitizeArgs(args)...)
+}
+
+func sanitizeArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			out[i] = Sanitize(v)
+		case fmt.Stringer:
+			out[i] = Sanitize(v.String())
+		case error:
+			out[i] = Sanitize(v.Error())
+		default:
+			out[i] = a
+		}
+	}
+	return out
 }
 
 // JSON prints v as indented JSON, or, when expr is not empty, the result of
 // the jq expression expr applied to it (as gh's --jq does).
-func (s *IO) JSON(v any, expr string) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode JSON: %w", err)
-	}
-	if expr == "" {
-		_, err = fmt.Fprintf(s.Out, "%s\n", b)
-		return err
-	}
-	if err := jq.Evaluate(bytes.NewReader(b), s.Out, expr); err != nil {
-		return fmt.Errorf("--jq: %w", err)
-	}
-	return nil
-}
+func (s *IO) JSON(v any, expr string) error { return s.PrintJSON(v, Export{JQ: expr}) }
 
 // Ago says how long before now t was, coarsely, for people.
 func Ago(t, now time.Time) string {

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/table"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/table"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -62,7 +62,7 @@ func (m Model) billingAnswer(msg billingMsg) (tea.Model, tea.Cmd) {
 		if p.BudgetMicros > 0 {
 			budget = "$" + billingtypes.FormatUSD(p.BudgetMicros)
 		}
-		rows[i] = table.Row{strconv.FormatInt(p.ID, 10), p.Name, p.Month, budget, "$" + billingtypes.FormatUSD(p.SpentMicros), used(p), strings.Join(p.Repositories, ", ")}
+		rows[i] = row(strconv.FormatInt(p.ID, 10), p.Name, p.Month, budget, "$"+billingtypes.FormatUSD(p.SpentMicros), used(p), strings.Join(p.Repositories, ", "))
 	}
 	m.billing.table.SetRows(rows)
 	if m.billing.table.Cursor() >= len(rows) {
@@ -83,7 +83,7 @@ func used(p httpapi.BillingProject) string {
 	}
 }
 
-func (m Model) billingKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) billingKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.billing.table, cmd = m.billing.table.Update(msg)
 	return m, cmd

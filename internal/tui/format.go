@@ -3,9 +3,11 @@ package tui
 import (
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/table"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/table"
+	"charm.land/lipgloss/v2"
+
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 )
 
 // newTable returns a focused table with cols. Its page-down keys leave f
@@ -16,6 +18,9 @@ func newTable(cols []table.Column) table.Model {
 	km.PageUp = key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up"))
 	s := table.DefaultStyles()
 	s.Header = s.Header.BorderStyle(lipgloss.NormalBorder()).BorderBottom(true)
+	// Reverse video marks the selected row even where colour is off
+	// (NO_COLOR keeps text attributes): bold alone is easy to miss.
+	s.Selected = s.Selected.Reverse(true)
 	return table.New(table.WithColumns(cols), table.WithFocused(true), table.WithKeyMap(km), table.WithStyles(s))
 }
 
@@ -33,6 +38,16 @@ func fitColumns(width, flex int, cols []table.Column) []table.Column {
 		cols[flex].Width = rest
 	}
 	return cols
+}
+
+// row is a table row of server-supplied cells, each sanitized: the
+// table draws them raw, so an escape in a job message or a key name
+// would reach the terminal.
+func row(cells ...string) table.Row {
+	for i, c := range cells {
+		cells[i] = iostreams.SanitizeLine(c)
+	}
+	return cells
 }
 
 // stamp formats t in local time to the minute, "" for the zero time.
@@ -63,5 +78,5 @@ func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return iostreams.SanitizeLine(s)
 }

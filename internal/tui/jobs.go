@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/table"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -41,7 +41,7 @@ type jobsTab struct {
 }
 
 func newJobsTab() jobsTab {
-	return jobsTab{table: newTable(jobColumns(100)), view: viewport.New(100, 10)}
+	return jobsTab{table: newTable(jobColumns(100)), view: viewport.New(viewport.WithWidth(100), viewport.WithHeight(10))}
 }
 
 func jobColumns(width int) []table.Column {
@@ -55,7 +55,8 @@ func (t *jobsTab) resize(width, height int) {
 	t.table.SetColumns(jobColumns(width))
 	t.table.SetWidth(width)
 	t.table.SetHeight(height - 1) // a line for the filter below
-	t.view.Width, t.view.Height = width, height
+	t.view.SetWidth(width)
+	t.view.SetHeight(height)
 }
 
 // Messages carrying the relay's answers.
@@ -115,8 +116,8 @@ func (m Model) jobsAnswer(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.jobs.list, m.jobs.more = msg.list.Jobs, msg.list.Next != ""
 		rows := make([]table.Row, len(msg.list.Jobs))
 		for i, j := range msg.list.Jobs {
-			rows[i] = table.Row{j.ID, j.Repository.FullName(), "#" + strconv.Itoa(j.PullRequest.Number), string(j.State),
-				string(j.Trigger), strconv.Itoa(j.Attempt), "$" + billingtypes.FormatUSD(j.CostMicros), stamp(j.CreatedAt)}
+			rows[i] = row(j.ID, j.Repository.FullName(), "#"+strconv.Itoa(j.PullRequest.Number), string(j.State),
+				string(j.Trigger), strconv.Itoa(j.Attempt), "$"+billingtypes.FormatUSD(j.CostMicros), stamp(j.CreatedAt))
 		}
 		m.jobs.table.SetRows(rows)
 		if m.jobs.table.Cursor() >= len(rows) {
@@ -154,7 +155,7 @@ func (m Model) selectedJob() string {
 	return ""
 }
 
-func (m Model) jobsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) jobsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Replay):
@@ -191,7 +192,7 @@ func (m Model) jobsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-func (m Model) jobsConfirmKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) jobsConfirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Yes):
 		id := m.jobs.confirm
@@ -245,16 +246,16 @@ func (m Model) filterLabel() string {
 // jobDetail renders one job with its events.
 func jobDetail(j *patchpanda.Job, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %s#%d  %s\n", labelStyle.Render(j.ID), j.Repository.FullName(), j.PullRequest.Number, stateLabel(j.State))
+	fmt.Fprintf(&b, "%s  %s#%d  %s\n", labelStyle.Render(oneLine(j.ID)), oneLine(j.Repository.FullName()), j.PullRequest.Number, stateLabel(j.State))
 	if j.ReplayOf != "" {
-		fmt.Fprintf(&b, "attempt %d, a replay of %s\n", j.Attempt, j.ReplayOf)
+		fmt.Fprintf(&b, "attempt %d, a replay of %s\n", j.Attempt, oneLine(j.ReplayOf))
 	} else {
 		fmt.Fprintf(&b, "attempt %d\n", j.Attempt)
 	}
 	b.WriteString("\n")
 	field := func(name, value string) {
 		if value != "" {
-			fmt.Fprintf(&b, "  %-10s %s\n", name, value)
+			fmt.Fprintf(&b, "  %-10s %s\n", name, oneLine(value))
 		}
 	}
 	field("Trigger", fmt.Sprintf("%s by %s", j.Trigger, dash(j.RequestedBy)))
@@ -280,9 +281,9 @@ func jobDetail(j *patchpanda.Job, now time.Time) string {
 			detail = strings.TrimSpace(detail + "  $" + billingtypes.FormatUSD(ev.CostMicros))
 		}
 		if ev.URL != "" {
-			detail = strings.TrimSpace(detail + "  " + ev.URL)
+			detail = strings.TrimSpace(detail + "  " + oneLine(ev.URL))
 		}
-		fmt.Fprintf(&b, "  %s  %-10s %s\n", ev.CreatedAt.Local().Format("2006-01-02 15:04:05"), ev.Type, detail)
+		fmt.Fprintf(&b, "  %s  %-10s %s\n", ev.CreatedAt.Local().Format("2006-01-02 15:04:05"), oneLine(ev.Type), detail)
 	}
 	return b.String()
 }

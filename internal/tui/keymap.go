@@ -1,7 +1,7 @@
 package tui
 
 import (
-	"github.com/charmbracelet/bubbles/key"
+	"charm.land/bubbles/v2/key"
 )
 
 // keyMap holds every binding, so that help and handling agree.
@@ -40,7 +40,7 @@ func newKeyMap() keyMap {
 		Revoke:    b([]string{"x", "delete"}, "x", "revoke"),
 		Yes:       b([]string{"y", "Y"}, "y", "yes"),
 		No:        b([]string{"n", "N", "esc"}, "n/esc", "no"),
-		Toggle:    b([]string{" "}, "space", "toggle scope"),
+		Toggle:    b([]string{"space"}, "space", "toggle scope"),
 		NextField: b([]string{"tab", "down"}, "tab/↓", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab/↑", "previous field"),
 		Submit:    b([]string{"enter"}, "enter", "create"),

@@ -6,11 +6,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/table"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -62,8 +61,11 @@ func newKeyForm() *keyForm {
 		t.Placeholder = placeholder
 		t.CharLimit = limit
 		t.Prompt = ""
-		t.Width = 40
-		t.Cursor.SetMode(cursor.CursorStatic)
+		t.SetWidth(40)
+		// A steady cursor: a blinking one redraws the screen twice a second.
+		st := t.Styles()
+		st.Cursor.Blink = false
+		t.SetStyles(st)
 		return t
 	}
 	f := &keyForm{name: in("what the key is for, e.g. ci-coverage", 100), expires: in("30d, 12h… (empty: never)", 10),
@@ -147,8 +149,8 @@ func (m Model) keysAnswer(msg tea.Msg) (tea.Model, tea.Cmd) {
 			for j, s := range k.Scopes {
 				scopes[j] = string(s)
 			}
-			rows[i] = table.Row{strconv.FormatInt(k.ID, 10), k.Name, k.Prefix, strings.Join(scopes, ","), k.State(now),
-				stampPtr(k.LastUsedAt, "never"), stampPtr(k.ExpiresAt, "never")}
+			rows[i] = row(strconv.FormatInt(k.ID, 10), k.Name, k.Prefix, strings.Join(scopes, ","), k.State(now),
+				stampPtr(k.LastUsedAt, "never"), stampPtr(k.ExpiresAt, "never"))
 		}
 		m.apiKeys.table.SetRows(rows)
 		if m.apiKeys.table.Cursor() >= len(rows) {
@@ -175,7 +177,7 @@ func (m Model) keysAnswer(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m Model) keysKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) keysKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.New):
 		m.apiKeys.form = newKeyForm()
@@ -201,7 +203,7 @@ func (m Model) keysKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 }
 
 // keysDialogKey handles a key while a dialog of the Keys tab is open.
-func (m Model) keysDialogKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) keysDialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	t := &m.apiKeys
 	switch {
 	case t.created != nil:

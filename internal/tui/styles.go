@@ -1,6 +1,6 @@
 package tui
 
-import "github.com/charmbracelet/lipgloss"
+import "charm.land/lipgloss/v2"
 
 // The styles, all in one place. Colours degrade to plain text where the
 // terminal has none.

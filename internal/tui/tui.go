@@ -10,14 +10,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/spinner"
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -46,11 +47,16 @@ type Options struct {
 }
 
 // Run shows the terminal UI on in and out until the user quits or ctx
-// ends. It returns ctx's error (wrapped) when ctx ended it, and an error
-// when the terminal cannot be driven.
+// ends. It returns ctx's error (wrapped) when ctx ended it, the relay's
+// EUNAUTHORIZED error when it refused the credential (the UI closes, since
+// nothing else can work), and an error when the terminal cannot be driven.
 func Run(ctx context.Context, c Client, in io.Reader, out io.Writer, opts Options) error {
-	p := tea.NewProgram(New(c, opts), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen())
-	if _, err := p.Run(); err != nil {
+	p := tea.NewProgram(New(c, opts), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	final, err := p.Run()
+	if m, ok := final.(Model); ok && m.fatal != nil {
+		return m.fatal
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -86,6 +92,8 @@ type Model struct {
 
 	status    string
 	statusErr bool
+	// fatal is the relay's refusal of the credential, which ends the UI.
+	fatal error
 	// pending counts requests in flight, for the spinner.
 	pending int
 	spinner spinner.Model
@@ -152,6 +160,14 @@ type answered interface{ isAnswer() }
 // Update handles a message and returns the changed model and what to do
 // next.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	if nm, ok := next.(Model); ok && nm.fatal != nil {
+		return nm, tea.Quit
+	}
+	return next, cmd
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if _, ok := msg.(answered); ok && m.pending > 0 {
 		m.pending--
 	}
@@ -167,7 +183,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
 		return m, cmd
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	case jobsMsg, jobMsg, replayedMsg:
 		return m.jobsAnswer(msg)
@@ -179,7 +195,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.ForceQuit) {
 		return m, tea.Quit
 	}
@@ -267,6 +283,7 @@ func (m *Model) setError(what string, err error) {
 	}
 	switch patchpanda.ErrorCode(err) {
 	case patchpanda.EUNAUTHORIZED:
+		m.fatal = err
 		msg += " (check --token or PATCHPANDA_TOKEN)"
 	case patchpanda.EFORBIDDEN:
 		msg += " (this key lacks the scope)"
@@ -284,11 +301,18 @@ func (m *Model) resize() {
 	m.jobs.resize(m.width, body)
 	m.apiKeys.resize(m.width, body)
 	m.billing.resize(m.width, body)
-	m.help.Width = m.width
+	m.help.SetWidth(m.width)
 }
 
-// View draws the terminal UI.
-func (m Model) View() string {
+// View draws the terminal UI on the alternate screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	return v
+}
+
+// Render draws the terminal UI as text.
+func (m Model) Render() string {
 	var b strings.Builder
 	title := titleStyle.Render("PatchPanda")
 	if m.opts.Relay != "" {
@@ -356,4 +380,4 @@ func place(body, dialog string, height int) string {
 }
 
 // oneLine keeps s on one line, so that it cannot break the layout.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func oneLine(s string) string { return strings.Join(strings.Fields(iostreams.SanitizeLine(s)), " ") }

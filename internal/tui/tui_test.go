@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/exp/teatest"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/charmbracelet/x/vt"
 
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -154,24 +159,33 @@ func (f *fakeRelay) BillingProjects(ctx context.Context) ([]httpapi.BillingProje
 	return f.projects, nil
 }
 
-// ui is a running terminal UI under test. seen is everything it drew;
-// mark is where seen stood when the last keys were sent.
+// ui is a running terminal UI under test. Its output, a stream of
+// partial redraws, is played into a virtual terminal, so that tests look
+// at the screen a person would see.
 type ui struct {
-	t    *testing.T
-	tm   *teatest.TestModel
-	seen []byte
-	mark int
+	t      *testing.T
+	tm     *teatest.TestModel
+	screen *vt.Emulator
+	raw    []byte // everything drawn, escapes included
 }
 
 func start(t *testing.T, f *fakeRelay) *ui {
 	t.Helper()
 	m := tui.New(f, tui.Options{Relay: "http://relay.test", Now: func() time.Time { return now }})
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(130, 40))
-	t.Cleanup(func() { _ = tm.Quit() })
-	return &ui{t: t, tm: tm}
+	return drive(t, m, 130, 40)
 }
 
-// read takes what the UI drew since the last read.
+func drive(t *testing.T, m tea.Model, width, height int, opts ...tea.ProgramOption) *ui {
+	t.Helper()
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(width, height), teatest.WithProgramOptions(opts...))
+	screen := vt.NewEmulator(width, height)
+	// The emulator answers terminal queries on a pipe that must be drained.
+	go func() { _, _ = io.Copy(io.Discard, screen) }()
+	t.Cleanup(func() { _ = tm.Quit(); _ = screen.Close() })
+	return &ui{t: t, tm: tm, screen: screen}
+}
+
+// read plays what the UI drew since the last read into the screen.
 func (u *ui) read() {
 	buf := make([]byte, 64<<10)
 	for {
@@ -179,21 +193,23 @@ func (u *ui) read() {
 		if n == 0 {
 			return
 		}
-		u.seen = append(u.seen, buf[:n]...)
+		u.raw = append(u.raw, buf[:n]...)
+		// A terminal's line discipline turns a newline into a carriage
+		// return and a line feed (ONLCR); the emulator needs it done.
+		_, _ = u.screen.Write(bytes.ReplaceAll(buf[:n], []byte("\n"), []byte("\r\n")))
 	}
 }
 
-// waitFor waits until the UI drew every one of wants since the last keys
-// were sent. The output is a stream of redraws of changed lines only, so
-// it checks what was drawn in response, not a whole screen.
+// waitFor waits until the screen shows every one of wants.
 func (u *ui) waitFor(wants ...string) {
 	u.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		u.read()
+		shown := u.screen.String()
 		missing := ""
 		for _, w := range wants {
-			if !bytes.Contains(u.seen[u.mark:], []byte(w)) {
+			if !strings.Contains(shown, w) {
 				missing = w
 				break
 			}
@@ -202,7 +218,7 @@ func (u *ui) waitFor(wants ...string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			u.t.Fatalf("the UI never drew %q; since the last keys it drew:\n%s", missing, u.seen[u.mark:])
+			u.t.Fatalf("the screen never showed %q; it shows:\n%s", missing, shown)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -210,23 +226,22 @@ func (u *ui) waitFor(wants ...string) {
 
 func (u *ui) keys(ks ...string) {
 	u.read()
-	u.mark = len(u.seen)
 	for _, k := range ks {
 		switch k {
 		case "enter":
-			u.tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+			u.tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 		case "esc":
-			u.tm.Send(tea.KeyMsg{Type: tea.KeyEscape})
+			u.tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
 		case "tab":
-			u.tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+			u.tm.Send(tea.KeyPressMsg{Code: tea.KeyTab})
 		case "shift+tab":
-			u.tm.Send(tea.KeyMsg{Type: tea.KeyShiftTab})
+			u.tm.Send(tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift})
 		case "down":
-			u.tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+			u.tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
 		case "ctrl+r":
-			u.tm.Send(tea.KeyMsg{Type: tea.KeyCtrlR})
+			u.tm.Send(tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl})
 		case "space":
-			u.tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
+			u.tm.Send(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "})
 		default:
 			u.tm.Type(k)
 		}
@@ -237,7 +252,7 @@ func (u *ui) keys(ks ...string) {
 func (u *ui) final() string {
 	u.t.Helper()
 	u.keys("q")
-	return u.tm.FinalModel(u.t, teatest.WithFinalTimeout(30*time.Second)).View()
+	return u.tm.FinalModel(u.t, teatest.WithFinalTimeout(30*time.Second)).(tui.Model).Render()
 }
 
 func TestSwitchingTabs(t *testing.T) {
@@ -386,16 +401,61 @@ func TestDialogsFitTheTerminal(t *testing.T) {
 		f.jobs[1].Events = append(f.jobs[1].Events, patchpanda.JobEvent{ID: int64(10 + i), Type: "progress", Message: fmt.Sprintf("step %d", i), CreatedAt: now})
 	}
 	m := tui.New(f, tui.Options{Now: func() time.Time { return now }})
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(90, 20))
-	u := &ui{t: t, tm: tm}
+	u := drive(t, m, 90, 20)
+	tm := u.tm
 	u.waitFor("job_1")
 	u.keys("down", "enter")
 	u.waitFor("step 1")
 	u.keys("r")
 	u.waitFor("Replay job_1?")
-	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
-	got := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).View()
+	tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+	got := ansi.Strip(tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(tui.Model).Render())
 	if lines := strings.Count(got, "\n") + 1; lines > 20 || !strings.HasPrefix(got, "PatchPanda") || !strings.Contains(got, "y replay") {
 		t.Errorf("a %d-line screen for a 20-line terminal, or title or dialog missing:\n%s", lines, got)
+	}
+}
+
+func TestNoColorStillMarksTheSelectedRow(t *testing.T) {
+	m := tui.New(newFake(), tui.Options{Now: func() time.Time { return now }})
+	// On a terminal, NO_COLOR selects the ASCII profile: no colours, text
+	// attributes kept (colorprofile.Env). teatest's output is no terminal,
+	// so the test sets that profile itself.
+	u := drive(t, m, 130, 40, tea.WithColorProfile(colorprofile.ASCII))
+	u.waitFor("job_2", "job_1")
+	u.final()
+	// Reverse video (SGR 7, alone or with bold) survives NO_COLOR, which
+	// strips colours but keeps text attributes.
+	if !regexp.MustCompile(`\x1b\[(?:[0-9;]*;)?7(?:;[0-9;]*)?m[^\x1b]*job_2`).Match(u.raw) {
+		t.Errorf("no reverse-video selection marker on job_2 with NO_COLOR; drew:\n%q", u.raw)
+	}
+	if regexp.MustCompile(`\x1b\[[0-9;]*38;`).Match(u.raw) {
+		t.Errorf("colours drawn despite NO_COLOR:\n%q", u.raw)
+	}
+}
+
+func TestServerStringsCannotDriveTheTerminal(t *testing.T) {
+	f := newFake()
+	f.jobs[1].Message = "done\x1b[2J\x1b]0;owned\x07"
+	f.jobs[1].Repository.Name = "web\x1b[31m"
+	u := start(t, f)
+	u.waitFor("job_1")
+	u.keys("down", "enter")
+	u.waitFor("done^[[2J^[]0;owned^G")
+	u.final()
+	if bytes.Contains(u.raw, []byte("done\x1b")) || bytes.Contains(u.raw, []byte("\x1b]0;owned")) || bytes.Contains(u.raw, []byte("web\x1b[31m")) {
+		t.Errorf("a server string reached the terminal raw:\n%q", u.raw)
+	}
+}
+
+func TestARefusedCredentialEndsTheUI(t *testing.T) {
+	f := newFake()
+	f.fail["Jobs"] = patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "API key must start with \"ppk_\"")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// No key is ever pressed: the UI must close by itself, so that ppctl
+	// exits 4 as for any command the relay refuses.
+	err := tui.Run(ctx, f, &bytes.Buffer{}, io.Discard, tui.Options{Now: func() time.Time { return now }})
+	if patchpanda.ErrorCode(err) != patchpanda.EUNAUTHORIZED || ctx.Err() != nil {
+		t.Errorf("Run = %v (ctx %v), want the EUNAUTHORIZED error", err, ctx.Err())
 	}
 }

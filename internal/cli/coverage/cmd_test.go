@@ -41,10 +41,17 @@ type result struct {
 func run(t *testing.T, d deps, tty bool, global []string, args ...string) result {
 	t.Helper()
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	streams := &iostreams.IO{In: &bytes.Buffer{}, Out: out, ErrOut: errOut, OutTTY: tty, InTTY: tty, Width: 200}
+	streams := &iostreams.IO{In: &bytes.Buffer{}, Out: iostreams.NewSanitizer(out), ErrOut: iostreams.NewSanitizer(errOut), Terminal: out, OutTTY: tty, InTTY: tty, Width: 200}
 	f := &factory.Factory{IO: streams, DefaultRepo: func() string { return "" }}
 	f.Client = func(cmd *cli.Command) (*httpapi.Client, error) {
 		return httpapi.NewClient(cmd.String("relay"), cmd.String("token")), nil
+	}
+	f.Resolve = func(cmd *cli.Command) (factory.Target, error) {
+		t := factory.Target{Relay: cmd.String("relay"), Token: cmd.String("token"), Kind: factory.NoCredential}
+		if t.Token != "" {
+			t.Kind = factory.APIKey
+		}
+		return t, nil
 	}
 	root := &cli.Command{
 		Name: "ppctl", Writer: out, ErrWriter: errOut,

@@ -41,6 +41,7 @@ func newUpload(f *factory.Factory, d deps) *cli.Command {
 			&cli.StringFlag{Name: "prefix", Usage: "put `DIR` in front of relative report paths (default: the current directory within the checkout)"},
 			&cli.StringFlag{Name: "ci-job", Usage: "the CI job that made the reports (`ID`)"},
 			&cli.BoolFlag{Name: "no-files", Usage: "do not send the repository's file list"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be sent, where, and with which kind of credential, and send nothing"},
 		}, factory.JSONFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			return runUpload(ctx, f, d, cmd)
@@ -86,9 +87,9 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 	}
 
 	var block []byte
+	var n int
 	if !cmd.Bool("no-files") {
 		if inCheckout {
-			var n int
 			if block, n, err = fileList(ctx, d.git, co.top); err != nil {
 				return err
 			}
@@ -105,7 +106,22 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 	if err != nil {
 		return err
 	}
+	if cmd.Bool("dry-run") {
+		t, err := f.Resolve(cmd)
+		if err != nil {
+			return err
+		}
+		credential := t.Kind
+		if t.Token == "" && inActions {
+			credential = "GitHub Actions OIDC ID token (audience " + ghenv.Audience + ")"
+		}
+		return printPlan(f, cmd, c.BaseURL, credential, o, paths, formats, n)
+	}
 	if c.Token == "" && inActions {
+		if act.Fork && d.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" {
+			return patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "this pull request comes from a fork, and GitHub gives fork pull requests no OIDC ID token: "+
+				"upload from a workflow_run workflow of the base repository (see docs/action.md), or pass a token")
+		}
 		tok, err := ghenv.IDToken(ctx, d.getenv, d.oidcHTTP, ghenv.Audience)
 		if err != nil {
 			return err
@@ -130,7 +146,19 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 		}
 		results = append(results, uploaded{path: p, CoverageUpload: res})
 	}
-	return printUploads(f, cmd, results, block != nil)
+	if err := printUploads(f, cmd, results, block != nil); err != nil {
+		return err
+	}
+	if inActions {
+		// Outputs, the job summary and annotations for the workflow run.
+		out, err := actionsOutcome(ctx, d, co, o, act, paths, formats, results)
+		if err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "warning: no job summary: %v\n", err)
+			return nil
+		}
+		ghenv.Publish(d.getenv, f.IO.Out, out)
+	}
+	return nil
 }
 
 // target resolves the commit the upload is for: flags first, then the
@@ -294,6 +322,36 @@ func printUploads(f *factory.Factory, cmd *cli.Command, us []uploaded, sentFiles
 		if rest := u.UnmappedCount - len(shown); rest > 0 {
 			fmt.Fprintf(f.IO.ErrOut, "  ... and %d more\n", rest)
 		}
+	}
+	return nil
+}
+
+// plannedUpload is what --dry-run says one upload would be.
+type plannedUpload struct {
+	File       string `json:"file"`
+	Format     string `json:"format"`
+	URL        string `json:"url"`
+	Credential string `json:"credential"`
+	// FileList is how many repository paths go with the report.
+	FileList int `json:"file_list"`
+}
+
+// printPlan prints what an upload would send without sending it: each
+// report's format, the request's URL with its query, the kind of
+// credential (never the credential), and the size of the file list.
+func printPlan(f *factory.Factory, cmd *cli.Command, base, credential string, o httpapi.CoverageUploadOptions, paths, formats []string, files int) error {
+	plan := make([]plannedUpload, len(paths))
+	for i, p := range paths {
+		o := o
+		o.Format = formats[i]
+		plan[i] = plannedUpload{File: p, Format: formats[i], URL: base + "/api/coverage?" + o.Query().Encode(), Credential: credential, FileList: files}
+	}
+	if factory.WantsJSON(cmd) {
+		return f.PrintJSON(cmd, plan)
+	}
+	fmt.Fprintln(f.IO.ErrOut, "Dry run: nothing is sent.")
+	for _, p := range plan {
+		fmt.Fprintf(f.IO.Out, "%s (%s)\n  POST %s\n  credential: %s\n  file list: %d paths\n", p.File, p.Format, p.URL, p.Credential, p.FileList)
 	}
 	return nil
 }

@@ -508,3 +508,41 @@ func TestUploadReadErrorIsNotRetried(t *testing.T) {
 		t.Errorf("retried a report that cannot be read: waits %v", sl.got())
 	}
 }
+
+func TestUploadDryRunSendsNothing(t *testing.T) {
+	ts := tokenService(t)
+	tests := []struct {
+		name       string
+		global     []string
+		actions    bool
+		credential string
+	}{
+		{"with an API key", []string{"--token", "ppk_given"}, false, "credential: API key"},
+		{"in GitHub Actions without a token: the OIDC token, not fetched", nil, true, "credential: GitHub Actions OIDC ID token (audience patchpanda)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fr := newFakeRelay(t, answer{status: 201})
+			d := inCheckout(&sleeps{})
+			if tc.actions {
+				d.getenv = actionsEnv(t, ts.URL+"/token?api-version=2.0")
+			}
+			r := run(t, d, false, append([]string{"--relay", fr.srv.URL}, tc.global...),
+				"upload", "--dry-run", "--repo", "octo/hello", "--sha", headSHA, golden+"gcc-lcov/run1.info")
+			if r.code != 0 {
+				t.Fatalf("exit %d: %v", r.code, r.err)
+			}
+			for _, want := range []string{"run1.info (lcov)", "POST " + fr.srv.URL + "/api/coverage?", "repo=octo%2Fhello", "sha=" + headSHA, tc.credential, "file list: "} {
+				if !strings.Contains(r.out, want) {
+					t.Errorf("plan lacks %q:\n%s", want, r.out)
+				}
+			}
+			if strings.Contains(r.out, "ppk_given") || strings.Contains(r.out, "oidc-id-token") {
+				t.Errorf("the plan shows a credential:\n%s", r.out)
+			}
+			if n := len(fr.received()); n != 0 {
+				t.Errorf("a dry run sent %d requests", n)
+			}
+		})
+	}
+}

@@ -5,6 +5,9 @@ package factory
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -13,9 +16,34 @@ import (
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
+// Credential kinds, as Target.Kind names them.
+const (
+	NoCredential = "none"
+	APIKey       = "API key"
+	GitHubToken  = "GitHub token"
+	OtherToken   = "token"
+)
+
+// Target is the relay a command talks to and the credential it sends.
+type Target struct {
+	Relay       string
+	RelaySource string // where Relay came from, for messages
+	// Token is the credential; never print it.
+	Token       string
+	TokenSource string
+	// Kind is one of NoCredential, APIKey, GitHubToken, OtherToken.
+	Kind string
+}
+
 // Factory is handed to each command's constructor.
 type Factory struct {
 	IO *iostreams.IO
+	// Resolve returns the relay and the credential configured by the
+	// global flags, the environment and the stored login, without
+	// contacting the relay.
+	Resolve func(cmd *cli.Command) (Target, error)
+	// Program is how the user runs ppctl: "ppctl" or "gh patchpanda".
+	Program string
 	// Client returns a client of the relay configured from the global flags.
 	Client func(cmd *cli.Command) (*httpapi.Client, error)
 	// DefaultRepo returns the repository of the current directory when ppctl
@@ -24,20 +52,98 @@ type Factory struct {
 	Version     string
 }
 
-// JSONFlags are --json and --jq, added to every command that prints data.
+// JSONFlags are --json, --jq and --template, added to every command
+// that prints data, as gh has them.
 func JSONFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
+		&cli.GenericFlag{Name: "json", Value: &jsonFields{}, Usage: "print JSON; `FIELDS` (comma-separated) picks top-level fields; alone on a terminal, lists them"},
 		&cli.StringFlag{Name: "jq", Aliases: []string{"q"}, Usage: "filter JSON output with a jq `EXPRESSION` (implies --json)"},
+		&cli.StringFlag{Name: "template", Aliases: []string{"t"}, Usage: "format JSON output with a Go `TEMPLATE`, as gh's --template (implies --json)"},
 	}
 }
 
-// WantsJSON reports whether the command was asked for JSON.
-func WantsJSON(cmd *cli.Command) bool { return cmd.Bool("json") || cmd.String("jq") != "" }
+// jsonFields is --json's value. The flag reads as a boolean, so that
+// `--json` alone needs no value; a value comes with `--json=a,b`, or with
+// `--json a,b` once Main has joined the two (see JoinJSONValue).
+type jsonFields struct {
+	set    bool
+	fields []string
+}
 
-// PrintJSON prints v as JSON through the command's --jq filter.
+func (j *jsonFields) IsBoolFlag() bool { return true }
+func (j *jsonFields) String() string   { return strings.Join(j.fields, ",") }
+func (j *jsonFields) Get() any         { return j.fields }
+
+func (j *jsonFields) Set(s string) error {
+	j.set = true
+	if s == "true" || s == "" {
+		j.fields = nil
+		return nil
+	}
+	if s == "false" {
+		j.set = false
+		return nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			j.fields = append(j.fields, f)
+		}
+	}
+	return nil
+}
+
+// fieldList is what a --json value looks like: lower-case names joined by
+// commas. Main uses it to tell `--json id,state` from `--json FILE`.
+var fieldList = regexp.MustCompile(`^[a-z_]+(,[a-z_]+)*$`)
+
+// JoinJSONValue rewrites args so that `--json a,b` reads as `--json=a,b`:
+// the flag is boolean to the parser, so a value given as the next word
+// must be attached. Only a word that looks like a field list is taken; a
+// path or an id stays an argument.
+func JoinJSONValue(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			return append(out, args[i:]...)
+		}
+		if args[i] == "--json" && i+1 < len(args) && fieldList.MatchString(args[i+1]) {
+			out = append(out, "--json="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// WantsJSON reports whether the command was asked for JSON.
+func WantsJSON(cmd *cli.Command) bool {
+	return cmd.IsSet("json") || cmd.String("jq") != "" || cmd.String("template") != ""
+}
+
+// PrintJSON prints v as the command's --json, --jq and --template ask.
+// `--json` alone on a terminal lists v's fields instead, as gh does, and
+// returns an EINVALID error; piped, it prints every field, as ppctl always
+// did, so that scripts keep working.
 func (f *Factory) PrintJSON(cmd *cli.Command, v any) error {
-	return f.IO.JSON(v, cmd.String("jq"))
+	var e iostreams.Export
+	if j, ok := cmd.Value("json").([]string); ok {
+		e.Fields = j
+	}
+	e.JQ, e.Template = cmd.String("jq"), cmd.String("template")
+	if e.JQ != "" && e.Template != "" {
+		return patchpanda.Errorf(patchpanda.EINVALID, "--jq and --template cannot be used together")
+	}
+	if cmd.IsSet("json") && len(e.Fields) == 0 && e.JQ == "" && e.Template == "" && f.IO.OutTTY {
+		if fields := iostreams.Fields(v); len(fields) > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "Specify one or more comma-separated fields for --json:\n  %s\n", strings.Join(fields, "\n  "))
+			return patchpanda.Errorf(patchpanda.EINVALID, "--json needs fields on a terminal (or pipe the output for every field)")
+		}
+	}
+	if err := f.IO.PrintJSON(v, e); err != nil {
+		return patchpanda.Errorf(patchpanda.EINVALID, "%v", err)
+	}
+	return nil
 }
 
 // ConfirmDestructive asks before a destructive action on a terminal; off a

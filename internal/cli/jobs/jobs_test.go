@@ -87,7 +87,7 @@ func exitCode(err error) int {
 // start runs ppctl with args in the background; done yields the exit code.
 func (e *env) start(ctx context.Context, tty bool, args ...string) (out, errOut *syncBuffer, done <-chan int) {
 	out, errOut = &syncBuffer{}, &syncBuffer{}
-	streams := &iostreams.IO{In: &bytes.Buffer{}, Out: out, ErrOut: errOut, OutTTY: tty, InTTY: tty, Width: 200}
+	streams := &iostreams.IO{In: &bytes.Buffer{}, Out: iostreams.NewSanitizer(out), ErrOut: iostreams.NewSanitizer(errOut), Terminal: out, OutTTY: tty, InTTY: tty, Width: 200}
 	f := &factory.Factory{IO: streams, DefaultRepo: func() string { return "" }}
 	f.Client = func(cmd *cli.Command) (*httpapi.Client, error) {
 		return httpapi.NewClient(cmd.String("relay"), cmd.String("token")), nil
@@ -239,18 +239,46 @@ func TestListFiltersAndPages(t *testing.T) {
 			}
 		}
 	})
-	t.Run("prints one page with its cursor as JSON", func(t *testing.T) {
+	t.Run("prints one page as a JSON array and says more match", func(t *testing.T) {
 		code, out, errOut := e.run(false, "list", "--json", "--limit", "1")
-		var got httpapi.JobList
+		var got []patchpanda.Job
 		if code != 0 || json.Unmarshal([]byte(out), &got) != nil {
 			t.Fatalf("exit %d %q %s", code, out, errOut)
 		}
-		if len(got.Jobs) != 1 || got.Jobs[0].ID != c.ID || got.Next == "" {
-			t.Errorf("got %d jobs, first %v, next %q", len(got.Jobs), got.Jobs, got.Next)
+		if len(got) != 1 || got[0].ID != c.ID || !strings.Contains(errOut, "More jobs match") {
+			t.Errorf("got %d jobs, first %v; stderr %q", len(got), got, errOut)
+		}
+	})
+	t.Run("picks the fields --json names", func(t *testing.T) {
+		code, out, errOut := e.run(false, "list", "--json=id,state", "--limit", "1")
+		var got []map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &got) != nil || len(got) != 1 {
+			t.Fatalf("exit %d %q %s", code, out, errOut)
+		}
+		if len(got[0]) != 2 || got[0]["id"] != c.ID || got[0]["state"] == nil {
+			t.Errorf("--json=id,state printed %v", got[0])
+		}
+	})
+	t.Run("names the fields when --json asks for an unknown one", func(t *testing.T) {
+		code, _, errOut := e.run(false, "list", "--json=id,colour")
+		if code != 1 || !strings.Contains(errOut, `unknown JSON field "colour"`) || !strings.Contains(errOut, "pull_request") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("lists the fields for --json alone on a terminal", func(t *testing.T) {
+		code, out, errOut := e.run(true, "list", "--json")
+		if code != 1 || out != "" || !strings.Contains(errOut, "Specify one or more comma-separated fields") || !strings.Contains(errOut, "\n  state\n") {
+			t.Errorf("exit %d, out %q, stderr %q", code, out, errOut)
+		}
+	})
+	t.Run("formats JSON with --template", func(t *testing.T) {
+		_, out, errOut := e.run(false, "list", "--all", "--limit", "2", "--template", `{{range .}}{{.pull_request.number}};{{end}}`)
+		if diff := cmp.Diff("3;2;1;", out); diff != "" {
+			t.Errorf("--template (-want +got):\n%s%s", diff, errOut)
 		}
 	})
 	t.Run("filters JSON with --jq", func(t *testing.T) {
-		_, out, _ := e.run(false, "list", "--all", "--limit", "2", "--jq", ".jobs[].pull_request.number")
+		_, out, _ := e.run(false, "list", "--all", "--limit", "2", "--jq", ".[].pull_request.number")
 		if diff := cmp.Diff("3\n2\n1\n", out); diff != "" {
 			t.Errorf("--jq (-want +got):\n%s", diff)
 		}
@@ -440,4 +468,27 @@ func TestWatchActiveJobs(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestShowNeverPrintsAWorkersControlCharacters(t *testing.T) {
+	e := newEnv(t)
+	j := e.enqueue(t, "acme/web", 9, patchpanda.TriggerComment, time.Now().Add(-time.Hour))
+	e.report(t, j.ID, patchpanda.WorkerEvent{Type: patchpanda.EventStarted, Message: "cloning\x1b[H\x1b[2J\x1b]8;;https://evil.example\x07click\u009b31m"})
+	for _, tty := range []bool{true, false} {
+		code, out, errOut := e.run(tty, "show", j.ID)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if strings.ContainsAny(out, "\x1b\x07\u009b") {
+			t.Errorf("tty=%v: a control character reached the terminal:\n%q", tty, out)
+		}
+		if !strings.Contains(out, "cloning^[[H^[[2J^[]8;;https://evil.example^Gclick^[[31m") {
+			t.Errorf("tty=%v: the message is not shown in caret notation:\n%q", tty, out)
+		}
+	}
+	// --jq prints strings raw, as jq -r does: sanitized too.
+	_, out, _ := e.run(false, "show", j.ID, "--jq", ".events[0].message")
+	if strings.ContainsRune(out, '\x1b') {
+		t.Errorf("--jq printed a raw escape: %q", out)
+	}
 }

@@ -45,7 +45,15 @@ func newList(f *factory.Factory) *cli.Command {
 				return err
 			}
 			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, list)
+				// An array, as every list command prints, so that
+				// --jq '.[-1]' works alike everywhere.
+				if err := f.PrintJSON(cmd, list.Jobs); err != nil {
+					return err
+				}
+				if list.Next != "" {
+					fmt.Fprintln(f.IO.ErrOut, "More jobs match: use --all or a larger --limit.")
+				}
+				return nil
 			}
 			if len(list.Jobs) == 0 {
 				if f.IO.OutTTY {

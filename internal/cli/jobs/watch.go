@@ -201,7 +201,7 @@ func (w *watcher) active(ctx context.Context, repo string) error {
 			case w.json:
 				if key := listKey(js); key != lastKey {
 					lastKey = key
-					if err := w.f.PrintJSON(w.cmd, httpapi.JobList{Jobs: js}); err != nil {
+					if err := w.f.PrintJSON(w.cmd, js); err != nil {
 						return err
 					}
 				}
@@ -232,7 +232,7 @@ func (w *watcher) refresh(js []*patchpanda.Job, repo string) error {
 	if repo != "" {
 		of = " of " + repo
 	}
-	fmt.Fprint(w.f.IO.Out, clearScreen)
+	fmt.Fprint(w.f.IO.Raw(), clearScreen)
 	fmt.Fprintf(w.f.IO.Out, "Queued and running jobs%s · %s · every %s · Ctrl+C to stop\n\n", of, now.Format("15:04:05"), w.every)
 	if len(js) == 0 {
 		_, err := fmt.Fprintln(w.f.IO.Out, "No queued or running jobs.")

@@ -28,7 +28,7 @@ func New(f *factory.Factory) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return termui.Run(ctx, c, f.IO.In, f.IO.Out, termui.Options{Relay: c.BaseURL})
+			return termui.Run(ctx, c, f.IO.In, f.IO.Raw(), termui.Options{Relay: c.BaseURL})
 		},
 	}
 }
