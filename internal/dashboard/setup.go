@@ -22,9 +22,6 @@ import (
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-// auditAppCreated records a GitHub App registered through /setup.
-const auditAppCreated = "github_app.created"
-
 // Keeper seals secrets (internal/secrets).
 type Keeper interface {
 	Encrypt(ctx context.Context, plaintext []byte) ([]byte, error)
@@ -404,7 +401,7 @@ func (s *Setup) callback(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: "pp_setup", Value: "", Path: "/setup/", MaxAge: -1, HttpOnly: true})
 	if s.opts.Audit != nil {
 		data, _ := json.Marshal(map[string]any{"app_id": app.ID, "slug": app.Slug, "owner": app.Owner.Login})
-		if _, err := s.opts.Audit.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "setup", Action: auditAppCreated,
+		if _, err := s.opts.Audit.AppendAudit(ctx, patchpanda.AuditEvent{Actor: "setup", Action: patchpanda.AuditAppCreated,
 			Subject: "app:" + strconv.FormatInt(app.ID, 10), Reason: "created with the App manifest flow", Data: data}); err != nil {
 			s.log.ErrorContext(ctx, "audit App creation", "err", err)
 		}

@@ -37,6 +37,7 @@ const (
 	AuditRepoBound      = "repository.bound"
 	AuditProviderKeyAdd = "provider_key.added"
 	AuditDeliveryRetry  = "delivery.retried"
+	AuditAppCreated     = "github_app.created" // through /setup, the App manifest flow
 )
 
 // AuditFilter selects audit events. Zero fields match everything.
