@@ -103,7 +103,7 @@ func TestActionUnderASimulatedRunner(t *testing.T) {
 		}
 		aud := req.URL.Query().Get("audience")
 		audiences = append(audiences, aud)
-		claims := map[string]any{"repository_id": strconv.FormatInt(repoID, 10), "repository_owner": "acme-labs", "event_name": "pull_request"}
+		claims := map[string]any{"repository_id": strconv.FormatInt(repoID, 10), "repository_owner": "acme-labs", "repository_owner_id": "4242", "event_name": "pull_request"}
 		_ = json.NewEncoder(w).Encode(map[string]string{"value": iss.Token(t, repo, aud, 5*time.Minute, claims)})
 	}))
 	defer tokens.Close()
