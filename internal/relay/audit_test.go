@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +95,37 @@ func TestAuditChainSurvivesARestartAndCatchesACutTail(t *testing.T) {
 				t.Fatalf("verify after deleting the newest event = %+v, %v", rep.Problem, err)
 			}
 		})
+	}
+}
+
+// The README's first steps: a relay on the embedded default running, and
+// `relay admin-key create` run beside it (and once before it ever ran).
+// The keys' audit events join the relay's keyed chain, which verifies.
+func TestAdminKeysCreatedBesideTheRelayKeepTheChainVerified(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dbURL := "sqlite:" + filepath.Join(dir, "relay.db")
+	createKey := func() string {
+		var out, errOut syncBuffer
+		if code := relay.Main(ctx, []string{"relay", "admin-key", "create", "--database-url", dbURL}, &out, &errOut); code != 0 {
+			t.Fatalf("admin-key create: exit %d: %s", code, errOut.String())
+		}
+		return strings.TrimSpace(out.String())
+	}
+	createKey() // before the relay ever ran: the chain key is made here
+	cfg := relay.Config{
+		Addr: "127.0.0.1:0", DatabaseURL: dbURL, QueueBackend: "db",
+		GitHubAPIURL: "https://api.github.com", ShutdownTimeout: 5 * time.Second,
+		CoverageBlobURL: "file://" + t.TempDir(), CoverageMaxUploadBytes: 1 << 20,
+		ActionsOIDCIssuer: "https://token.actions.githubusercontent.com", ActionsOIDCAudience: "patchpanda",
+	}
+	r, _ := runRelay(t, cfg, &syncBuffer{})
+	admin := httpapi.NewClient(r.URL(), createKey()) // while the relay runs
+	if _, err := admin.CreateKey(ctx, httpapi.CreateKeyRequest{Name: "ci", Scopes: []patchpanda.Scope{patchpanda.ScopeCoverageRead}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := admin.VerifyAudit(ctx, nil)
+	if err != nil || !rep.Verified || !rep.Keyed || rep.Events != 3 {
+		t.Fatalf("verify = %+v, %v; want a verified keyed chain of 3 events", rep, err)
 	}
 }

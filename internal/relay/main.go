@@ -10,8 +10,10 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/secrets"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
 
@@ -73,7 +75,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				Commands: []*cli.Command{{
 					Name:  "create",
 					Usage: "create an admin API key and print it once",
-					Flags: append(dbFlags(), &cli.StringFlag{Name: "name", Value: "admin", Usage: "the key's name"}),
+					Flags: append(dbFlags(), &cli.StringFlag{Name: "name", Value: "admin", Usage: "the key's name"},
+						&cli.StringFlag{Name: "secrets-keeper", Usage: "secrets keeper URL, as for relay serve", Sources: cli.EnvVars("PATCHPANDA_SECRETS_KEEPER")}),
 					Action: func(ctx context.Context, cmd *cli.Command) error {
 						db, err := store.Open(ctx, cmd.String("database-url"))
 						if err != nil {
@@ -83,6 +86,18 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 						if _, err := db.Migrate(ctx, nil); err != nil {
 							return err
 						}
+						// The key's audit event joins the relay's keyed chain:
+						// an event sealed without the chain key would break
+						// `ppctl audit verify`.
+						keeper, err := secrets.Open(ctx, cmd.String("secrets-keeper"), secrets.DefaultKeyPath(db.Path()))
+						if err != nil {
+							return err
+						}
+						chain, err := audit.OpenChain(ctx, db, keeper, newLogger(stderr, "warn", "text"))
+						if err != nil {
+							return fmt.Errorf("audit chain: %w", err)
+						}
+						db.SetAuditChain(chain)
 						k, plain, err := keys.NewService(db).Create(ctx, cmd.String("name"),
 							[]patchpanda.Scope{patchpanda.ScopeAdmin}, 0, "relay admin-key create")
 						if err != nil {
