@@ -3,10 +3,10 @@ package coverage
 import (
 	"bytes"
 	"fmt"
-	"syscall"
-	"time"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // genReport returns a report of about size bytes in the given format, in
