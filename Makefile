@@ -35,10 +35,10 @@ migrate:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/webhook ./internal/coverage ./internal/keys
 	$(GO) test -run '^$$' -bench Version -benchtime 50x ./cmd/ppctl
-	$(GO) run ./internal/webhookload/bench -duration 5s
+	$(GO) run ./tools/webhookload-bench -duration 5s
 	mkdir -p bin && $(GO) build -o bin/ppctl ./cmd/ppctl
-	$(GO) run ./internal/coverage/coveragebench -size 200MB -xml-size 100MB -ppctl bin/ppctl
-	$(GO) run ./internal/webhookload/soak -duration 60s
+	$(GO) run ./tools/coveragebench -size 200MB -xml-size 100MB -ppctl bin/ppctl
+	$(GO) run ./tools/soak -duration 60s
 
 build:
 	mkdir -p bin

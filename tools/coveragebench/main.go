@@ -3,8 +3,8 @@
 // (LCOV) and `go tool cover -func` (Go profiles) on the same files when
 // those tools are installed. It prints a markdown table.
 //
-//	go run ./internal/coverage/coveragebench -size 200MB
-//	go run ./internal/coverage/coveragebench -size 1GB -formats lcov -compare=false
+//	go run ./tools/coveragebench -size 200MB
+//	go run ./tools/coveragebench -size 1GB -formats lcov -compare=false
 //
 // Every measurement runs in a child process (this program re-run with
 // -child), so peak memory is the child's maximum resident set size.
