@@ -64,7 +64,13 @@ func validate(p *httpapi.CoverageUploadParams) error {
 // which a renamed, transferred or re-created repository can take over) is
 // one of an active installation's. It returns that installation and the
 // id, and records the name the signed token gives for the id, so a rename
-// keeps its coverage series. It returns an EFORBIDDEN error otherwise.
+// keeps its coverage series. The token's repository_owner_id must be the
+// id of the account that installation is on, so a repository transferred
+// away from an installed account cannot upload under the old owner's
+// installation; while the relay does not know the account's id (an
+// installation recorded before migration 00007 and not seen in an
+// installation webhook since) only the repository id is checked. It
+// returns an EFORBIDDEN error otherwise.
 func (s *Service) actionsRepository(ctx context.Context, p *patchpanda.Principal, repo string) (inst, repoID int64, err error) {
 	if !strings.EqualFold(p.Name, repo) {
 		return 0, 0, patchpanda.Errorf(patchpanda.EFORBIDDEN,
@@ -77,6 +83,11 @@ func (s *Service) actionsRepository(ctx context.Context, p *patchpanda.Principal
 			"PatchPanda is not installed on %s (repository id %d), so its GitHub Actions tokens are not accepted", repo, p.RepositoryID)
 	case err != nil:
 		return 0, 0, err
+	}
+	if ir.AccountID != 0 && p.OwnerID != ir.AccountID {
+		return 0, 0, patchpanda.Errorf(patchpanda.EFORBIDDEN,
+			"the GitHub Actions token's repository_owner_id %d is not the id %d of the account whose PatchPanda installation holds %s (repository id %d): the repository was transferred; install PatchPanda on its new owner",
+			p.OwnerID, ir.AccountID, repo, p.RepositoryID)
 	}
 	if ir.FullName != p.Name {
 		if err := s.db.RenameRepository(ctx, ir.RepositoryID, p.Name); err != nil {

@@ -135,7 +135,7 @@ func installation(e *webhook.InstallationEvent) intake.Commit {
 	return func(ctx context.Context, q *store.Queries) error {
 		switch e.Action {
 		case "created", "new_permissions_accepted":
-			return q.UpsertInstallation(ctx, e.InstallationID, e.Account, e.Repositories)
+			return q.UpsertInstallationAccount(ctx, e.InstallationID, e.Account, e.AccountID, e.Repositories)
 		case "deleted":
 			return q.SetInstallationState(ctx, e.InstallationID, "deleted")
 		case "suspend":
@@ -149,7 +149,7 @@ func installation(e *webhook.InstallationEvent) intake.Commit {
 
 func installationRepositories(e *webhook.InstallationRepositoriesEvent) intake.Commit {
 	return func(ctx context.Context, q *store.Queries) error {
-		if err := q.UpsertInstallation(ctx, e.InstallationID, e.Account, nil); err != nil {
+		if err := q.UpsertInstallationAccount(ctx, e.InstallationID, e.Account, e.AccountID, nil); err != nil {
 			return err
 		}
 		if err := q.AddInstallationRepositories(ctx, e.InstallationID, e.Added); err != nil {

@@ -26,6 +26,28 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// maxJobID caps the job ids a path may carry: patchpanda.NewJobID makes
+// 28-byte ids ("job_" and 24 hex digits).
+const maxJobID = 64
+
+// pathJobID returns the {id} path value of /api/jobs/{id} routes after
+// checking it could be a job id: 1 to maxJobID bytes of ASCII letters,
+// digits, '_' and '-'. It returns an EINVALID error naming the field and
+// its limit otherwise (quoting at most 40 bytes of the value), so a 10 KB
+// id or one with a NUL or newline never reaches a service, store or log.
+func pathJobID(r *http.Request) (string, error) {
+	v := r.PathValue("id")
+	if v == "" || len(v) > maxJobID {
+		return "", patchpanda.Errorf(patchpanda.EINVALID, "job id is %d bytes long; the limit is %d", len(v), maxJobID)
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return "", patchpanda.Errorf(patchpanda.EINVALID, "job id %.40q has a character other than letters, digits, '_' and '-'", v)
+		}
+	}
+	return v, nil
+}
+
 // pathRepository returns the repository named by the {owner} and {name}
 // path values, checked by GitHub's rules.
 func pathRepository(r *http.Request) (string, error) {

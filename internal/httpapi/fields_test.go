@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchpanda/patchpanda/internal/billing/billingtest"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -181,5 +182,83 @@ func TestWorkerEventTextIsCapped(t *testing.T) {
 	}
 	if code, _ := call(t, srv.URL, worker, "POST", "/api/jobs/job_1/events", `{"type":"progress","message":"line 1\nline 2"}`); code != http.StatusOK || svc.n != 1 {
 		t.Errorf("a two-line message = %d (reports %d), want 200", code, svc.n)
+	}
+}
+
+// jobCalls is a job service that counts the calls that reach it.
+type jobCalls struct {
+	httpapi.JobService
+	n int
+}
+
+func (c *jobCalls) Get(ctx context.Context, id string) (*patchpanda.Job, error) {
+	c.n++
+	return &patchpanda.Job{ID: id}, nil
+}
+
+func (c *jobCalls) Replay(ctx context.Context, id string, who *patchpanda.Principal) (*patchpanda.Job, error) {
+	c.n++
+	return &patchpanda.Job{ID: id}, nil
+}
+
+func (c *jobCalls) Claim(ctx context.Context, id string, who *patchpanda.Principal) (patchpanda.Lease, error) {
+	c.n++
+	return patchpanda.Lease{ID: "l"}, nil
+}
+
+func (c *jobCalls) Report(ctx context.Context, id, lease string, ev patchpanda.WorkerEvent, who *patchpanda.Principal) (*patchpanda.Job, error) {
+	c.n++
+	return &patchpanda.Job{ID: id}, nil
+}
+
+func (c *jobCalls) Token(ctx context.Context, id, lease string, who *patchpanda.Principal) (*patchpanda.JobToken, error) {
+	c.n++
+	return &patchpanda.JobToken{}, nil
+}
+
+func TestJobIdsInPathsAreChecked(t *testing.T) {
+	ctx := context.Background()
+	env := billingtest.Start(t, nil)
+	_, key, err := env.Keys.Create(ctx, "w", []patchpanda.Scope{patchpanda.ScopeJobsRead, patchpanda.ScopeJobsWrite, patchpanda.ScopeWorker}, 0, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &jobCalls{}
+	api := &httpapi.Server{Logger: slog.New(slog.DiscardHandler), Auth: env.Keys, Routes: []func(*http.ServeMux, *httpapi.Server){httpapi.JobRoutes(svc)}}
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	routes := []struct{ method, suffix, body string }{
+		{"GET", "", ""},
+		{"POST", "/replay", ""},
+		{"POST", "/claim", ""},
+		{"POST", "/events", `{"type":"progress","message":"m"}`},
+		{"POST", "/token", ""},
+	}
+	for _, id := range []struct{ name, path, want string }{
+		{"a 10 KB id", strings.Repeat("j", 10240), "job id is 10240 bytes long; the limit is 64"},
+		{"an id with NUL", "job_1%00", "job id \"job_1\\x00\" has a character other than"},
+		{"an id with a newline", "job_1%0Ax", "job id \"job_1\\nx\" has a character other than"},
+		{"an id with a space", "job%201", "has a character other than"},
+	} {
+		for _, r := range routes {
+			t.Run(id.name+" "+r.method+r.suffix+" is 400", func(t *testing.T) {
+				code, msg := call(t, srv.URL, key, r.method, "/api/jobs/"+id.path+r.suffix, r.body)
+				if code != http.StatusBadRequest || !strings.Contains(msg, id.want) {
+					t.Errorf("= %d %q, want 400 with %q", code, msg, id.want)
+				}
+			})
+		}
+	}
+	if svc.n != 0 {
+		t.Errorf("%d calls reached the job service, want none", svc.n)
+	}
+	id := patchpanda.NewJobID(time.Now())
+	for _, r := range routes {
+		if code, msg := call(t, srv.URL, key, r.method, "/api/jobs/"+id+r.suffix, r.body); code >= 300 {
+			t.Errorf("%s /api/jobs/%s%s = %d %q, want success", r.method, id, r.suffix, code, msg)
+		}
+	}
+	if svc.n != len(routes) {
+		t.Errorf("%d calls reached the job service, want %d", svc.n, len(routes))
 	}
 }

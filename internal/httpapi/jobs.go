@@ -59,7 +59,11 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 			return nil
 		}))
 		mux.Handle("GET /api/jobs/{id}", s.Require(patchpanda.ScopeJobsRead, func(w http.ResponseWriter, r *http.Request) error {
-			j, err := svc.Get(r.Context(), r.PathValue("id"))
+			id, err := pathJobID(r)
+			if err != nil {
+				return err
+			}
+			j, err := svc.Get(r.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -67,7 +71,11 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 			return nil
 		}))
 		mux.Handle("POST /api/jobs/{id}/replay", s.Require(patchpanda.ScopeJobsWrite, func(w http.ResponseWriter, r *http.Request) error {
-			j, err := svc.Replay(r.Context(), r.PathValue("id"), PrincipalFrom(r.Context()))
+			id, err := pathJobID(r)
+			if err != nil {
+				return err
+			}
+			j, err := svc.Replay(r.Context(), id, PrincipalFrom(r.Context()))
 			if err != nil {
 				return err
 			}
@@ -108,7 +116,11 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 			return nil
 		}))
 		mux.Handle("POST /api/jobs/{id}/claim", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
-			l, err := svc.Claim(r.Context(), r.PathValue("id"), PrincipalFrom(r.Context()))
+			id, err := pathJobID(r)
+			if err != nil {
+				return err
+			}
+			l, err := svc.Claim(r.Context(), id, PrincipalFrom(r.Context()))
 			if err != nil {
 				return err
 			}
@@ -116,11 +128,15 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 			return nil
 		}))
 		mux.Handle("POST /api/jobs/{id}/events", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathJobID(r)
+			if err != nil {
+				return err
+			}
 			var ev patchpanda.WorkerEvent
 			if err := decodeJSON(w, r, &ev); err != nil {
 				return err
 			}
-			j, err := svc.Report(r.Context(), r.PathValue("id"), r.Header.Get(LeaseHeader), ev, PrincipalFrom(r.Context()))
+			j, err := svc.Report(r.Context(), id, r.Header.Get(LeaseHeader), ev, PrincipalFrom(r.Context()))
 			if err != nil {
 				return err
 			}
@@ -128,7 +144,11 @@ func JobRoutes(svc JobService) func(*http.ServeMux, *Server) {
 			return nil
 		}))
 		mux.Handle("POST /api/jobs/{id}/token", s.Require(patchpanda.ScopeWorker, func(w http.ResponseWriter, r *http.Request) error {
-			tok, err := svc.Token(r.Context(), r.PathValue("id"), r.Header.Get(LeaseHeader), PrincipalFrom(r.Context()))
+			id, err := pathJobID(r)
+			if err != nil {
+				return err
+			}
+			tok, err := svc.Token(r.Context(), id, r.Header.Get(LeaseHeader), PrincipalFrom(r.Context()))
 			if err != nil {
 				return err
 			}

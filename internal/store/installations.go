@@ -9,11 +9,21 @@ import (
 
 // UpsertInstallation records an installation (created, unsuspended) with
 // its account, clearing any deletion or suspension, and replaces its
-// repositories with repos when repos is not nil.
+// repositories with repos when repos is not nil. It keeps the account id
+// the relay already knows (see UpsertInstallationAccount).
 func (q *Queries) UpsertInstallation(ctx context.Context, id int64, account string, repos []patchpanda.Repository) error {
+	return q.UpsertInstallationAccount(ctx, id, account, 0, repos)
+}
+
+// UpsertInstallationAccount is UpsertInstallation that also records the
+// GitHub id of the account the installation is on, which Actions tokens'
+// repository_owner_id is checked against. An accountID of 0 (unknown)
+// keeps the id already recorded.
+func (q *Queries) UpsertInstallationAccount(ctx context.Context, id int64, account string, accountID int64, repos []patchpanda.Repository) error {
 	now := q.now()
-	_, err := q.exec(ctx, `INSERT INTO installations (id, account, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (id) DO UPDATE SET account = $2, updated_at = $3, deleted_at = NULL, suspended_at = NULL`, id, account, now)
+	_, err := q.exec(ctx, `INSERT INTO installations (id, account, account_id, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET account = $2, updated_at = $4, deleted_at = NULL, suspended_at = NULL,
+		account_id = CASE WHEN $3 <> 0 THEN $3 ELSE installations.account_id END`, id, account, accountID, now)
 	if err != nil {
 		return fmt.Errorf("store: upsert installation %d: %w", id, err)
 	}

@@ -52,6 +52,9 @@ type InstalledRepository struct {
 	InstallationID int64
 	RepositoryID   int64
 	FullName       string // as the relay last learned it
+	// AccountID is the GitHub id of the installation's account, 0 while
+	// the relay has not learned it from an installation webhook.
+	AccountID int64
 }
 
 // InstalledRepositoryByID returns the active installation holding the
@@ -59,9 +62,9 @@ type InstalledRepository struct {
 // active installation has it.
 func (q *Queries) InstalledRepositoryByID(ctx context.Context, id int64) (InstalledRepository, error) {
 	r := InstalledRepository{RepositoryID: id}
-	err := q.queryRow(ctx, `SELECT r.installation_id, r.full_name FROM installation_repositories r JOIN installations i ON i.id = r.installation_id
+	err := q.queryRow(ctx, `SELECT r.installation_id, r.full_name, i.account_id FROM installation_repositories r JOIN installations i ON i.id = r.installation_id
 		WHERE r.repository_id = $1 AND i.deleted_at IS NULL AND i.suspended_at IS NULL
-		ORDER BY r.installation_id LIMIT 1`, id).Scan(&r.InstallationID, &r.FullName)
+		ORDER BY r.installation_id LIMIT 1`, id).Scan(&r.InstallationID, &r.FullName, &r.AccountID)
 	if err != nil {
 		return r, fmt.Errorf("store: installed repository %d: %w", id, notFound(err, "PatchPanda is not installed on the repository with id %d", id))
 	}

@@ -100,6 +100,7 @@ type InstallationEvent struct {
 	Action              string // "created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"
 	InstallationID      int64
 	Account             string // the login (or enterprise slug) the App is installed on
+	AccountID           int64  // the account's GitHub id, 0 when the payload lacks it
 	AccountType         string // "User", "Organization" or "Enterprise"
 	AppID               int64
 	RepositorySelection string                  // "all" or "selected"
@@ -113,6 +114,7 @@ type InstallationRepositoriesEvent struct {
 	Action              string // "added" or "removed"
 	InstallationID      int64
 	Account             string
+	AccountID           int64  // the account's GitHub id, 0 when the payload lacks it
 	RepositorySelection string // "all" or "selected"
 	Added               []patchpanda.Repository
 	Removed             []patchpanda.Repository
@@ -525,14 +527,14 @@ func (w *wireCheckRun) event(f *fields) *CheckRunEvent {
 
 // installation converts the "installation" object of installation events,
 // which, unlike other events', carries the account.
-func (f *fields) installation(in *wireInstallation) (id int64, account, accountType string, appID int64, selection string) {
+func (f *fields) installation(in *wireInstallation) (id int64, account string, accountID int64, accountType string, appID int64, selection string) {
 	if in == nil {
 		f.need(false, "installation")
 		return
 	}
 	id, appID, selection = in.ID, in.AppID, in.RepositorySelection
 	if a := in.Account; a != nil {
-		account, accountType = a.Login, a.Type
+		account, accountID, accountType = a.Login, a.ID, a.Type
 		if account == "" {
 			account = a.Slug
 		}
@@ -553,7 +555,7 @@ type wireInstallationEvent struct {
 func (w *wireInstallationEvent) event(f *fields) *InstallationEvent {
 	e := &InstallationEvent{Action: w.Action, Sender: w.Sender.user()}
 	f.need(w.Action != "", "action")
-	e.InstallationID, e.Account, e.AccountType, e.AppID, e.RepositorySelection = f.installation(w.Installation)
+	e.InstallationID, e.Account, e.AccountID, e.AccountType, e.AppID, e.RepositorySelection = f.installation(w.Installation)
 	e.Repositories = f.repositoryList(w.Repositories, "repositories")
 	return e
 }
@@ -569,7 +571,7 @@ func (w *wireInstallationRepositories) event(f *fields) *InstallationRepositorie
 	e := &InstallationRepositoriesEvent{Action: w.Action, Sender: w.Sender.user()}
 	f.need(w.Action != "", "action")
 	var selection string
-	e.InstallationID, e.Account, _, _, selection = f.installation(w.Installation)
+	e.InstallationID, e.Account, e.AccountID, _, _, selection = f.installation(w.Installation)
 	e.RepositorySelection = w.RepositorySelection
 	if e.RepositorySelection == "" {
 		e.RepositorySelection = selection

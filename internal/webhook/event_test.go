@@ -107,7 +107,7 @@ func TestParseFixtures(t *testing.T) {
 		{
 			name: "App installed on selected repositories", event: "installation", fixture: "installation_created.json",
 			want: &webhook.InstallationEvent{
-				Action: "created", InstallationID: installationID, Account: "acme-labs", AccountType: "Organization",
+				Action: "created", InstallationID: installationID, Account: "acme-labs", AccountID: 9001, AccountType: "Organization",
 				AppID: 912345, RepositorySelection: "selected",
 				Repositories: []patchpanda.Repository{ledger, {Owner: "acme-labs", Name: "billing-api", ID: 700111333}},
 				Sender:       maria,
@@ -116,14 +116,14 @@ func TestParseFixtures(t *testing.T) {
 		{
 			name: "App uninstalled", event: "installation", fixture: "installation_deleted.json",
 			want: &webhook.InstallationEvent{
-				Action: "deleted", InstallationID: installationID, Account: "acme-labs", AccountType: "Organization",
+				Action: "deleted", InstallationID: installationID, Account: "acme-labs", AccountID: 9001, AccountType: "Organization",
 				AppID: 912345, RepositorySelection: "selected", Sender: maria,
 			},
 		},
 		{
 			name: "repository added to an installation", event: "installation_repositories", fixture: "installation_repositories_added.json",
 			want: &webhook.InstallationRepositoriesEvent{
-				Action: "added", InstallationID: installationID, Account: "acme-labs", RepositorySelection: "selected",
+				Action: "added", InstallationID: installationID, Account: "acme-labs", AccountID: 9001, RepositorySelection: "selected",
 				Added:  []patchpanda.Repository{{Owner: "acme-labs", Name: "payroll", ID: 700111444}},
 				Sender: maria,
 			},
@@ -284,7 +284,7 @@ func TestParseEdgeCases(t *testing.T) {
 			payload: `{"action":"suspend","installation":{"id":7,"target_type":"Enterprise",` +
 				`"account":{"slug":"big-corp","id":3}}}`,
 			want: &webhook.InstallationEvent{
-				Action: "suspend", InstallationID: 7, Account: "big-corp", AccountType: "Enterprise",
+				Action: "suspend", InstallationID: 7, Account: "big-corp", AccountID: 3, AccountType: "Enterprise",
 			},
 		},
 		{
