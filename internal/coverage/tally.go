@@ -2,7 +2,6 @@ package coverage
 
 import (
 	"encoding/binary"
-	"hash/fnv"
 	"slices"
 	"sort"
 )
@@ -69,14 +68,6 @@ type digest struct {
 }
 
 func newTally() *tally { return &tally{files: map[string]*digest{}} }
-
-// fnHash returns the identity of a function in a digest, with the low bit
-// free for the hit flag.
-func fnHash(name string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return h.Sum64() &^ 1
-}
 
 // add counts one record: lines sorted and unique, arms sorted and unique,
 // fns sorted by hash and unique (hash | hit).

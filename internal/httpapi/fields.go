@@ -58,13 +58,6 @@ func pathRepository(r *http.Request) (string, error) {
 	return full, nil
 }
 
-// queryText returns query parameter name after checking it is one line of
-// at most max bytes.
-func queryText(r *http.Request, name string, max int) (string, error) {
-	v := r.URL.Query().Get(name)
-	return v, patchpanda.CheckName(name, v, max)
-}
-
 // queryRepository returns query parameter name, which is empty or a
 // repository checked by GitHub's rules.
 func queryRepository(r *http.Request, name string) (string, error) {
