@@ -121,7 +121,11 @@ func TestDashboardInABrowser(t *testing.T) {
 		{"open the newest commit and sort its files", []chromedp.Action[chromedp.Void]{
 			chromedp.Click(chromedp.CSS(`table a[href^="/ui/repos/acme/widgets/commits/` + mainSHAs[2] + `"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#files`)),
+			// sort.js runs deferred: click only once it has taken the
+			// headings, and read the state once the click has sorted.
+			chromedp.WaitVisible(chromedp.CSS(`#files th.sortable-col`)),
 			chromedp.Click(chromedp.CSS(`#files th:nth-child(2)`)),
+			chromedp.WaitVisible(chromedp.CSS(`#files th:nth-child(2)[aria-sort]`)),
 			into(chromedp.AttributeValue(chromedp.CSS(`#files th:nth-child(2)`), "aria-sort"), &sortState),
 			shoot("commit"),
 		}},
