@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -67,6 +68,18 @@ func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 			params, err := uploadParams(r)
 			if err != nil {
 				return err
+			}
+			if s.uploads != nil {
+				// Each upload may hold a whole report in memory while it is
+				// parsed and merged: bound how many run at once.
+				select {
+				case s.uploads <- struct{}{}:
+					defer func() { <-s.uploads }()
+				default:
+					s.Limits.Reporter.Hit(r.Context(), limits.CoverageConcurrent, PrincipalFrom(r.Context()).String())
+					return retryLater(5*time.Second, patchpanda.EUNAVAILABLE,
+						"%d coverage uploads are already being processed (PATCHPANDA_COVERAGE_CONCURRENT_UPLOADS); retry shortly", s.Limits.ConcurrentUploads)
+				}
 			}
 			// Uploads may be large: they get their own read and write
 			// deadlines instead of the server's short ones.

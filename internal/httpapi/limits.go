@@ -16,6 +16,7 @@ import (
 const (
 	DefaultAuthFailuresPerMinute = 30
 	DefaultLongPollsPerKey       = 4
+	DefaultConcurrentUploads     = 4
 	DefaultUploadTimeout         = 5 * time.Minute
 	DefaultWebhookReadTimeout    = 15 * time.Second
 	DefaultWebhookMemory         = 128 << 20
@@ -32,6 +33,10 @@ type Limits struct {
 	// LongPollsPerKey bounds the concurrent POST /api/worker/lease?wait=
 	// of one credential; DefaultLongPollsPerKey when 0, none when negative.
 	LongPollsPerKey int
+	// ConcurrentUploads bounds the coverage uploads the relay spools and
+	// parses at once (each may hold a report of up to the line budget in
+	// memory); DefaultConcurrentUploads when 0, none when negative.
+	ConcurrentUploads int
 	// UploadTimeout is how long a coverage upload may take to send its
 	// body and get its answer (the server's own read and write timeouts
 	// are shorter); DefaultUploadTimeout when 0.
@@ -48,6 +53,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.LongPollsPerKey == 0 {
 		l.LongPollsPerKey = DefaultLongPollsPerKey
+	}
+	if l.ConcurrentUploads == 0 {
+		l.ConcurrentUploads = DefaultConcurrentUploads
 	}
 	if l.UploadTimeout <= 0 {
 		l.UploadTimeout = DefaultUploadTimeout

@@ -156,3 +156,70 @@ type observer struct{ seen []string }
 func (o *observer) ObserveRequest(route, method string, code int, d time.Duration) {
 	o.seen = append(o.seen, route+" "+method)
 }
+
+// parkedUploads is a CoverageService whose uploads wait until released.
+type parkedUploads struct {
+	httpapi.CoverageService
+	in      chan struct{}
+	release chan struct{}
+}
+
+func (p *parkedUploads) Upload(ctx context.Context, _ *patchpanda.Principal, _ httpapi.CoverageUploadParams, body io.Reader) (httpapi.CoverageUpload, bool, error) {
+	p.in <- struct{}{}
+	select {
+	case <-p.release:
+	case <-ctx.Done():
+	}
+	return httpapi.CoverageUpload{}, true, nil
+}
+
+func (p *parkedUploads) MaxUploadBytes() int64 { return 1 << 20 }
+
+type uploaderAuth struct{}
+
+func (uploaderAuth) Authenticate(_ context.Context, token string) (*patchpanda.Principal, error) {
+	return &patchpanda.Principal{Kind: "key", Name: token, KeyID: 1, Scopes: []patchpanda.Scope{patchpanda.ScopeCoverageWrite}}, nil
+}
+
+func TestCoverageUploadsAtOnceAreCapped(t *testing.T) {
+	svc := &parkedUploads{in: make(chan struct{}, 2), release: make(chan struct{})}
+	s := &httpapi.Server{Logger: quiet(), Auth: uploaderAuth{}, Limits: httpapi.Limits{ConcurrentUploads: 2},
+		Routes: []func(*http.ServeMux, *httpapi.Server){httpapi.CoverageRoutes(svc)}}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	upload := func() *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/coverage?repo=acme/widgets&sha="+strings.Repeat("a", 40), strings.NewReader("TN:\n"))
+		req.Header.Set("Authorization", "Bearer uploader")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		return res
+	}
+	done := make(chan int, 2)
+	for range 2 {
+		go func() { res := upload(); res.Body.Close(); done <- res.StatusCode }()
+	}
+	<-svc.in
+	<-svc.in
+	res := upload()
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "PATCHPANDA_COVERAGE_CONCURRENT_UPLOADS") || res.Header.Get("Retry-After") == "" {
+		t.Errorf("third upload at once: %d %s (Retry-After %q); want 503 naming the setting, with Retry-After", res.StatusCode, body, res.Header.Get("Retry-After"))
+	}
+	close(svc.release)
+	for range 2 {
+		if code := <-done; code != http.StatusCreated {
+			t.Errorf("an admitted upload answered %d, want 201", code)
+		}
+	}
+	// The slots are free again.
+	svc.release = make(chan struct{})
+	close(svc.release)
+	go func() { <-svc.in }()
+	if res := upload(); res.StatusCode != http.StatusCreated {
+		t.Errorf("upload after the others finished: %d, want 201", res.StatusCode)
+	}
+}

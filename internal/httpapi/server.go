@@ -75,6 +75,7 @@ type Server struct {
 
 	failures    *failureWindows
 	polls       *pollSlots
+	uploads     chan struct{}   // a slot per coverage upload in progress; nil: no cap
 	unavailable limits.Throttle // logs of EUNAVAILABLE answers
 }
 
@@ -86,6 +87,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Limits.LongPollsPerKey > 0 {
 		s.polls = &pollSlots{max: s.Limits.LongPollsPerKey, m: map[credential]int{}}
+	}
+	if s.Limits.ConcurrentUploads > 0 {
+		s.uploads = make(chan struct{}, s.Limits.ConcurrentUploads)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -28,6 +28,7 @@ const (
 	CoverageElements   = "coverage_xml_elements"     // PATCHPANDA_COVERAGE_MAX_XML_ELEMENTS
 	CoverageCommit     = "coverage_commit_lines"     // PATCHPANDA_COVERAGE_MAX_COMMIT_LINES
 	CoverageRate       = "coverage_uploads_per_repo" // PATCHPANDA_COVERAGE_UPLOADS_PER_MINUTE
+	CoverageConcurrent = "coverage_uploads_at_once"  // PATCHPANDA_COVERAGE_CONCURRENT_UPLOADS
 	CoverageLinesPage  = "coverage_lines_page"       // ?lines=1 page size (fixed)
 	RequestHeaderBytes = "request_header_bytes"      // PATCHPANDA_MAX_HEADER_BYTES (counted by the server, not here)
 )
@@ -35,7 +36,7 @@ const (
 // All lists every limit name, so that the counter shows each at 0 before
 // it is first hit.
 var All = []string{WebhookBody, WebhookMemory, WebhookReadTimeout, WebhookSignature, AuthFailures, LongPolls, CoverageUpload, CoverageFiles, CoverageLines,
-	CoverageDepth, CoverageElements, CoverageCommit, CoverageRate, CoverageLinesPage}
+	CoverageDepth, CoverageElements, CoverageCommit, CoverageRate, CoverageConcurrent, CoverageLinesPage}
 
 // maxOffenders bounds how many (limit, offender) pairs the Reporter
 // remembers; past it, hits are still counted but new offenders are not

@@ -71,6 +71,7 @@ type Config struct {
 	CoverageUploadTimeout  time.Duration
 	AuthFailuresPerMinute  int
 	LongPollsPerKey        int
+	ConcurrentUploads      int
 	CoverageMaxFiles       int64
 	CoverageMaxLines       int64
 	CoverageMaxXMLDepth    int64
@@ -129,6 +130,7 @@ var settings = []setting{
 	{"coverage-upload-timeout", "PATCHPANDA_COVERAGE_UPLOAD_TIMEOUT", "how long a coverage upload may take to send its body and be answered", "5m"},
 	{"auth-failures-per-minute", "PATCHPANDA_AUTH_FAILURES_PER_MINUTE", "rejected credentials one client address may send a minute before its requests get 429 (0: no limit)", "30"},
 	{"long-polls-per-key", "PATCHPANDA_LONG_POLLS_PER_KEY", "concurrent POST /api/worker/lease?wait= per credential (0: no limit)", "4"},
+	{"coverage-concurrent-uploads", "PATCHPANDA_COVERAGE_CONCURRENT_UPLOADS", "coverage uploads processed at once; more are answered 503 with Retry-After (0: no limit)", "4"},
 	{"coverage-max-files", "PATCHPANDA_COVERAGE_MAX_FILES", "most source files one coverage report may name", "100000"},
 	{"coverage-max-lines", "PATCHPANDA_COVERAGE_MAX_LINES", "most line records one coverage report may expand to (a Go block counts every line it spans)", "2000000"},
 	{"coverage-max-xml-depth", "PATCHPANDA_COVERAGE_MAX_XML_DEPTH", "deepest element nesting a coverage XML report may have", "32"},
@@ -335,6 +337,9 @@ func configFrom(cmd *cli.Command) (Config, error) {
 	}
 	if c.LongPollsPerKey = int(count("long-polls-per-key", 0)); c.LongPollsPerKey == 0 {
 		c.LongPollsPerKey = -1
+	}
+	if c.ConcurrentUploads = int(count("coverage-concurrent-uploads", 0)); c.ConcurrentUploads == 0 {
+		c.ConcurrentUploads = -1
 	}
 	c.CoverageMaxFiles = count("coverage-max-files", 1)
 	c.CoverageMaxLines = count("coverage-max-lines", 1)

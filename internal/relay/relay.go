@@ -207,7 +207,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		return nil, err
 	}
 	api := &httpapi.Server{
-		Limits: httpapi.Limits{AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, LongPollsPerKey: cfg.LongPollsPerKey,
+		Limits: httpapi.Limits{AuthFailuresPerMinute: cfg.AuthFailuresPerMinute, LongPollsPerKey: cfg.LongPollsPerKey, ConcurrentUploads: cfg.ConcurrentUploads,
 			UploadTimeout: cfg.CoverageUploadTimeout, Reporter: reporter},
 		Logger:   logger,
 		Auth:     creds,
