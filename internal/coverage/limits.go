@@ -74,15 +74,7 @@ func (b *budget) file(path string) error {
 	if b.lim.MaxFiles <= 0 {
 		return nil
 	}
-	h := maphash.String(b.seed, path)
-	if _, ok := b.paths[h]; ok {
-		return nil
-	}
-	if len(b.paths) >= b.lim.MaxFiles {
-		return &LimitError{Limit: "files", Max: int64(b.lim.MaxFiles)}
-	}
-	b.paths[h] = struct{}{}
-	return nil
+	return b.fileHash(maphash.String(b.seed, path))
 }
 
 // fileBytes is file for a path not yet copied out of the input.
@@ -90,7 +82,11 @@ func (b *budget) fileBytes(path []byte) error {
 	if b.lim.MaxFiles <= 0 {
 		return nil
 	}
-	h := maphash.Bytes(b.seed, path)
+	return b.fileHash(maphash.Bytes(b.seed, path))
+}
+
+// fileHash counts the path hashed to h when it has not been seen before.
+func (b *budget) fileHash(h uint64) error {
 	if _, ok := b.paths[h]; ok {
 		return nil
 	}

@@ -100,15 +100,7 @@ func (q *Queries) ClaimDeliveriesExcept(ctx context.Context, limit int, lease ti
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
 	args := []any{now.Add(lease), token, now, limit}
-	except := ""
-	if len(skip) > 0 {
-		in := make([]string, len(skip))
-		for i, id := range skip {
-			args = append(args, id)
-			in[i] = fmt.Sprintf("$%d", len(args))
-		}
-		except = " AND installation_id NOT IN (" + strings.Join(in, ", ") + ")"
-	}
+	args, except := exceptInstallations(args, skip)
 	rows, err := q.query(ctx, `UPDATE deliveries SET locked_until = $1, lease_token = $2, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $3
 			AND (locked_until IS NULL OR locked_until < $3)`+except+` ORDER BY id LIMIT $4`+skipLocked+`)
@@ -330,4 +322,19 @@ func (q *Queries) DeliveryCounts(ctx context.Context) (map[string]int, error) {
 		out[s] = n
 	}
 	return out, rows.Err()
+}
+
+// exceptInstallations returns the SQL that leaves out rows of the
+// installations in skip (waiting on a rate limit), with their ids appended
+// to args as its parameters; "" when skip is empty.
+func exceptInstallations(args []any, skip []int64) ([]any, string) {
+	if len(skip) == 0 {
+		return args, ""
+	}
+	in := make([]string, len(skip))
+	for i, id := range skip {
+		args = append(args, id)
+		in[i] = fmt.Sprintf("$%d", len(args))
+	}
+	return args, " AND installation_id NOT IN (" + strings.Join(in, ", ") + ")"
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -64,15 +63,7 @@ func (q *Queries) ClaimOutboxExcept(ctx context.Context, kind string, limit int,
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
 	args := []any{now.Add(lease), kind, now, limit}
-	except := ""
-	if len(skip) > 0 {
-		in := make([]string, len(skip))
-		for i, id := range skip {
-			args = append(args, id)
-			in[i] = fmt.Sprintf("$%d", len(args))
-		}
-		except = " AND installation_id NOT IN (" + strings.Join(in, ", ") + ")"
-	}
+	args, except := exceptInstallations(args, skip)
 	rows, err := q.query(ctx, `UPDATE outbox SET locked_until = $1, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox WHERE kind = $2 AND published_at IS NULL AND next_attempt_at <= $3
 			AND (locked_until IS NULL OR locked_until < $3)`+except+` ORDER BY id LIMIT $4`+skipLocked+`)
