@@ -400,23 +400,24 @@ func (q *Queries) CommitTotals(ctx context.Context, repo, sha string) (coverage.
 // lines: what patch coverage needs, without the rest of the commit. Paths
 // without coverage are absent from the report.
 func (q *Queries) CommitFiles(ctx context.Context, repo, sha string, paths []string) (*coverage.Report, error) {
+	key, err := q.commitSeries(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
 	out := &coverage.Report{Files: make(map[string]*coverage.File, len(paths))}
 	for chunk := range slices.Chunk(paths, 500) {
-		if err := q.commitFiles(ctx, repo, sha, chunk, out.Files); err != nil {
+		if err := q.commitFiles(ctx, key, repo, sha, chunk, out.Files); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// commitFiles reads the merged files of paths into into.
-func (q *Queries) commitFiles(ctx context.Context, repo, sha string, paths []string, into map[string]*coverage.File) error {
+// commitFiles reads the merged files of paths of repo@sha (kept under
+// series key) into into.
+func (q *Queries) commitFiles(ctx context.Context, key, repo, sha string, paths []string, into map[string]*coverage.File) error {
 	if len(paths) == 0 {
 		return nil
-	}
-	key, err := q.commitSeries(ctx, repo)
-	if err != nil {
-		return err
 	}
 	args := []any{key, sha}
 	marks := make([]string, len(paths))
@@ -457,8 +458,12 @@ const mergeChunk = 500
 // merged. Only the commit's files that the report names are read. Call it
 // in the transaction that added the report, after LockCommitCoverage.
 func (q *Queries) MergeCommitCoverage(ctx context.Context, id int64, repo, sha string, files []*coverage.File) error {
+	key, err := q.commitSeries(ctx, repo)
+	if err != nil {
+		return err
+	}
 	for chunk := range slices.Chunk(files, mergeChunk) {
-		if err := q.mergeFiles(ctx, repo, sha, chunk); err != nil {
+		if err := q.mergeFiles(ctx, key, repo, sha, chunk); err != nil {
 			return err
 		}
 	}
@@ -468,17 +473,13 @@ func (q *Queries) MergeCommitCoverage(ctx context.Context, id int64, repo, sha s
 	return nil
 }
 
-func (q *Queries) mergeFiles(ctx context.Context, repo, sha string, files []*coverage.File) error {
-	key, err := q.commitSeries(ctx, repo)
-	if err != nil {
-		return err
-	}
+func (q *Queries) mergeFiles(ctx context.Context, key, repo, sha string, files []*coverage.File) error {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
 	old := map[string]*coverage.File{}
-	if err := q.commitFiles(ctx, repo, sha, paths, old); err != nil {
+	if err := q.commitFiles(ctx, key, repo, sha, paths, old); err != nil {
 		return err
 	}
 	for _, f := range files {
@@ -525,14 +526,14 @@ func (q *Queries) CommitCoverageLines(ctx context.Context, repo, sha string) (in
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("store: unmerged coverage reports of %s@%s: %w", repo, sha, err)
 	}
-	for _, id := range ids {
-		if err := q.mergeStoredReport(ctx, id, repo, sha); err != nil {
-			return 0, err
-		}
-	}
 	key, err := q.commitSeries(ctx, repo)
 	if err != nil {
 		return 0, err
+	}
+	for _, id := range ids {
+		if err := q.mergeStoredReport(ctx, id, key, repo, sha); err != nil {
+			return 0, err
+		}
 	}
 	var n int64
 	if err := q.queryRow(ctx, `SELECT COALESCE(SUM(lines_found), 0) FROM coverage_commit_files WHERE series = $1 AND sha = $2`,
@@ -544,7 +545,7 @@ func (q *Queries) CommitCoverageLines(ctx context.Context, repo, sha string) (in
 
 // mergeStoredReport merges a stored report into its commit, reading its
 // files a page at a time.
-func (q *Queries) mergeStoredReport(ctx context.Context, id int64, repo, sha string) error {
+func (q *Queries) mergeStoredReport(ctx context.Context, id int64, key, repo, sha string) error {
 	after := ""
 	for {
 		page, err := q.coverageFilesPage(ctx, id, after, mergeChunk)
@@ -554,7 +555,7 @@ func (q *Queries) mergeStoredReport(ctx context.Context, id int64, repo, sha str
 		if len(page) == 0 {
 			break
 		}
-		if err := q.mergeFiles(ctx, repo, sha, page); err != nil {
+		if err := q.mergeFiles(ctx, key, repo, sha, page); err != nil {
 			return err
 		}
 		after = page[len(page)-1].Path
