@@ -76,7 +76,7 @@ func (s *Service) actionsRepository(ctx context.Context, p *patchpanda.Principal
 		return 0, 0, patchpanda.Errorf(patchpanda.EFORBIDDEN,
 			"the GitHub Actions token is for %s and cannot upload coverage for %s", p.Name, repo)
 	}
-	ir, err := s.db.InstalledRepositoryByID(ctx, p.RepositoryID)
+	ir, err := s.db.InstalledRepositoryByID(ctx, p.RepositoryID, p.OwnerID)
 	switch {
 	case patchpanda.ErrorCode(err) == patchpanda.ENOTFOUND:
 		return 0, 0, patchpanda.Errorf(patchpanda.EFORBIDDEN,

@@ -60,11 +60,16 @@ type InstalledRepository struct {
 // InstalledRepositoryByID returns the active installation holding the
 // repository with GitHub id id. It returns an ENOTFOUND error when no
 // active installation has it.
-func (q *Queries) InstalledRepositoryByID(ctx context.Context, id int64) (InstalledRepository, error) {
+//
+// When a stale row (a transfer the relay has not yet been told of) leaves
+// the repository in two installations, the one of account preferAccount
+// is taken, then the one whose account is unknown, then the oldest.
+func (q *Queries) InstalledRepositoryByID(ctx context.Context, id, preferAccount int64) (InstalledRepository, error) {
 	r := InstalledRepository{RepositoryID: id}
 	err := q.queryRow(ctx, `SELECT r.installation_id, r.full_name, i.account_id FROM installation_repositories r JOIN installations i ON i.id = r.installation_id
 		WHERE r.repository_id = $1 AND i.deleted_at IS NULL AND i.suspended_at IS NULL
-		ORDER BY r.installation_id LIMIT 1`, id).Scan(&r.InstallationID, &r.FullName, &r.AccountID)
+		ORDER BY CASE WHEN i.account_id = $2 THEN 0 WHEN i.account_id = 0 THEN 1 ELSE 2 END, r.installation_id LIMIT 1`,
+		id, preferAccount).Scan(&r.InstallationID, &r.FullName, &r.AccountID)
 	if err != nil {
 		return r, fmt.Errorf("store: installed repository %d: %w", id, notFound(err, "PatchPanda is not installed on the repository with id %d", id))
 	}
