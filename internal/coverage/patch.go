@@ -185,3 +185,17 @@ func (p Patch) LeastCovered(n int) []PatchFile {
 	}
 	return out
 }
+
+// Runs folds sorted line numbers into [first, last] runs of consecutive
+// lines, as a report names them ("12-15, 20").
+func Runs(lines []int) [][2]int {
+	var out [][2]int
+	for _, n := range lines {
+		if k := len(out); k > 0 && out[k-1][1]+1 == n {
+			out[k-1][1] = n
+			continue
+		}
+		out = append(out, [2]int{n, n})
+	}
+	return out
+}

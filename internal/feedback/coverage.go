@@ -213,7 +213,7 @@ func CoverageCheckRun(sum CoverageSummary) githubapp.CheckRunOptions {
 	opts.Output = &githubapp.CheckRunOutput{Title: title, Summary: summaryTable(sum)}
 	if sum.Patch != nil {
 		for _, f := range sum.Patch.LeastCovered(50) {
-			for _, r := range ranges(f.Missed) {
+			for _, r := range coverage.Runs(f.Missed) {
 				msg := fmt.Sprintf("Lines %d-%d were added but are not covered by tests.", r[0], r[1])
 				if r[0] == r[1] {
 					msg = fmt.Sprintf("Line %d was added but is not covered by tests.", r[0])
@@ -304,22 +304,9 @@ func plural(n int) string {
 	return "s"
 }
 
-// ranges folds sorted line numbers into [start, end] runs.
-func ranges(lines []int) [][2]int {
-	var out [][2]int
-	for _, n := range lines {
-		if k := len(out); k > 0 && out[k-1][1]+1 == n {
-			out[k-1][1] = n
-			continue
-		}
-		out = append(out, [2]int{n, n})
-	}
-	return out
-}
-
 func lineList(lines []int, limit int) string {
 	var parts []string
-	for _, r := range ranges(lines) {
+	for _, r := range coverage.Runs(lines) {
 		if len(parts) == limit {
 			parts = append(parts, "…")
 			break

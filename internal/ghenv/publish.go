@@ -79,7 +79,7 @@ func Publish(getenv func(string) string, stdout io.Writer, o Outcome) {
 	}
 	n := 0
 	for _, f := range o.Patch.LeastCovered(-1) {
-		for _, r := range ranges(f.Missed) {
+		for _, r := range coverage.Runs(f.Missed) {
 			if n == MaxUncoveredAnnotations {
 				a.Warningf("more added lines are not covered by tests: see the job summary")
 				return
@@ -97,19 +97,6 @@ func Publish(getenv func(string) string, stdout io.Writer, o Outcome) {
 }
 
 func pct(p float64) string { return strconv.FormatFloat(p, 'f', 2, 64) }
-
-// ranges groups sorted line numbers into runs of consecutive lines.
-func ranges(lines []int) [][2]int {
-	var out [][2]int
-	for _, n := range lines {
-		if k := len(out); k > 0 && out[k-1][1]+1 == n {
-			out[k-1][1] = n
-			continue
-		}
-		out = append(out, [2]int{n, n})
-	}
-	return out
-}
 
 // summary is the job summary's Markdown.
 func summary(o Outcome) string {
