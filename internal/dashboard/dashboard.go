@@ -22,6 +22,7 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -55,7 +56,7 @@ type Sessions interface {
 // Coverage is what the pages read of coverage: the same service calls as
 // GET /api/coverage and the REST API's coverage views.
 type Coverage interface {
-	List(ctx context.Context, f httpapi.CoverageListParams) (httpapi.CoverageList, error)
+	List(ctx context.Context, f coverage.ListParams) (coverage.List, error)
 	httpapi.CoverageViews
 }
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/dashboard"
-	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -128,27 +128,27 @@ func TestBillingPageShowsEachProjectsMonth(t *testing.T) {
 // fakeCoverage records which repositories the pages asked about.
 type fakeCoverage struct{ asked []string }
 
-func (f *fakeCoverage) List(ctx context.Context, p httpapi.CoverageListParams) (httpapi.CoverageList, error) {
+func (f *fakeCoverage) List(ctx context.Context, p coverage.ListParams) (coverage.List, error) {
 	f.asked = append(f.asked, p.Repo)
-	return httpapi.CoverageList{Reports: []httpapi.CoverageReport{
+	return coverage.List{Reports: []coverage.StoredReport{
 		{Repository: "acme/api", SHA: strings.Repeat("a", 40), Branch: "main"},
 		{Repository: "other/api", SHA: strings.Repeat("b", 40), Branch: "main"},
 	}}, nil
 }
 
-func (f *fakeCoverage) CommitFiles(ctx context.Context, repo, sha string) (httpapi.CommitFiles, error) {
+func (f *fakeCoverage) CommitFiles(ctx context.Context, repo, sha string) (coverage.CommitFiles, error) {
 	f.asked = append(f.asked, repo)
-	return httpapi.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return coverage.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
-func (f *fakeCoverage) FileLines(ctx context.Context, repo, sha, path string) (httpapi.FileView, error) {
+func (f *fakeCoverage) FileLines(ctx context.Context, repo, sha, path string) (coverage.FileView, error) {
 	f.asked = append(f.asked, repo)
-	return httpapi.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return coverage.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
-func (f *fakeCoverage) PullRequest(ctx context.Context, repo string, n int) (httpapi.PullCoverage, error) {
+func (f *fakeCoverage) PullRequest(ctx context.Context, repo string, n int) (coverage.PullRequest, error) {
 	f.asked = append(f.asked, repo)
-	return httpapi.PullCoverage{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return coverage.PullRequest{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
 func TestViewerNeverReachesCoverageOfOtherRepositories(t *testing.T) {
