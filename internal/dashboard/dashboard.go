@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/config"
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -62,7 +61,7 @@ type Coverage interface {
 
 // Billing lists billing projects with this month's spending.
 type Billing interface {
-	Projects(ctx context.Context) ([]billingtypes.ProjectStatus, error)
+	Projects(ctx context.Context) ([]patchpanda.BillingProjectStatus, error)
 }
 
 // Options are what New needs. Zero services leave their pages answering

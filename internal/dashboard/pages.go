@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/patchpanda/patchpanda/internal/audit"
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/config"
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -400,7 +399,9 @@ func (d *Dashboard) billing(w http.ResponseWriter, r *http.Request, u *user) err
 	if err != nil {
 		return err
 	}
-	d.render(w, r, http.StatusOK, "billing", u, struct{ Projects []billingtypes.ProjectStatus }{ps})
+	d.render(w, r, http.StatusOK, "billing", u, struct {
+		Projects []patchpanda.BillingProjectStatus
+	}{ps})
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/audit"
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/dashboard"
 	"github.com/patchpanda/patchpanda/internal/keys"
@@ -105,14 +104,16 @@ func TestAuditPageSaysWhetherTheChainVerifies(t *testing.T) {
 	}
 }
 
-type fakeBilling []billingtypes.ProjectStatus
+type fakeBilling []patchpanda.BillingProjectStatus
 
-func (f fakeBilling) Projects(context.Context) ([]billingtypes.ProjectStatus, error) { return f, nil }
+func (f fakeBilling) Projects(context.Context) ([]patchpanda.BillingProjectStatus, error) {
+	return f, nil
+}
 
 func TestBillingPageShowsEachProjectsMonth(t *testing.T) {
 	month := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	e := setup(t, mona, func(o *dashboard.Options) {
-		o.Billing = fakeBilling{{Project: billingtypes.Project{ID: 1, Name: "platform", BudgetMicros: 50_000_000}, Month: month,
+		o.Billing = fakeBilling{{BillingProject: patchpanda.BillingProject{ID: 1, Name: "platform", BudgetMicros: 50_000_000}, Month: month,
 			SpentMicros: 12_340_000, Repositories: []string{"acme/api", "acme/web"}}}
 	})
 	if code := e.get("/ui/billing"); code != http.StatusOK {

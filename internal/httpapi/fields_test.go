@@ -75,7 +75,7 @@ func TestPathIdsAreWholeNumbers(t *testing.T) {
 		t.Run(tc.name+" is 400", func(t *testing.T) {
 			n := id
 			if strings.Contains(tc.path, "projects") {
-				n = p.Project.ID
+				n = p.ID
 			}
 			path := strings.Replace(tc.path, "{id}", itoa(n), 1)
 			path = strings.Replace(path, "%%20", "%20", 1)
@@ -110,7 +110,7 @@ func TestFreeTextIsCappedWithTheFieldAndLimitNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proj := "/api/admin/billing/projects/" + itoa(p.Project.ID)
+	proj := "/api/admin/billing/projects/" + itoa(p.ID)
 	huge := strings.Repeat("k", 900<<10)
 	body := func(v any) string { return string(mustJSON(v)) }
 	for _, tc := range []struct {
