@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtest"
+	"github.com/patchpanda/patchpanda/internal/apitest"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -48,7 +48,7 @@ func call(t *testing.T, base, key, method, path, body string) (int, string) {
 
 func TestPathIdsAreWholeNumbers(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	var target patchpanda.APIKey
 	for range 7 {
 		k, _, err := env.Keys.Create(ctx, "k", []patchpanda.Scope{patchpanda.ScopeJobsRead}, 0, "test")
@@ -105,7 +105,7 @@ func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
 
 func TestFreeTextIsCappedWithTheFieldAndLimitNamed(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	p, err := env.Billing.CreateProject(ctx, "acme", 0, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func (r *reports) Report(ctx context.Context, id, lease string, ev patchpanda.Wo
 
 func TestWorkerEventTextIsCapped(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	_, worker, err := env.Keys.Create(ctx, "w", []patchpanda.Scope{patchpanda.ScopeWorker}, 0, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +218,7 @@ func (c *jobCalls) Token(ctx context.Context, id, lease string, who *patchpanda.
 
 func TestJobIdsInPathsAreChecked(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	_, key, err := env.Keys.Create(ctx, "w", []patchpanda.Scope{patchpanda.ScopeJobsRead, patchpanda.ScopeJobsWrite, patchpanda.ScopeWorker}, 0, "test")
 	if err != nil {
 		t.Fatal(err)
