@@ -20,7 +20,9 @@ import (
 const module = "github.com/patchpanda/patchpanda"
 
 // services decide and record; they reach HTTP only through the interfaces
-// httpapi declares, so they never import httpapi.
+// httpapi declares, so they never import httpapi. The request and response
+// types they share with it live with the domain (internal/patchpanda,
+// internal/coverage), which both sides import.
 var services = []string{
 	"internal/dispatch",
 	"internal/jobs",
