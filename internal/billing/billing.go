@@ -13,7 +13,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/secrets"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -42,14 +41,14 @@ func NewService(db *store.DB, keeper *secrets.Keeper) *Service {
 // none), records an audit event and returns the project's status. It
 // returns an EINVALID error for a bad name or budget and an ECONFLICT error
 // when the name is taken.
-func (s *Service) CreateProject(ctx context.Context, name string, budgetMicros int64, by string) (billingtypes.ProjectStatus, error) {
+func (s *Service) CreateProject(ctx context.Context, name string, budgetMicros int64, by string) (patchpanda.BillingProjectStatus, error) {
 	if err := checkProjectName(name); err != nil {
-		return billingtypes.ProjectStatus{}, err
+		return patchpanda.BillingProjectStatus{}, err
 	}
 	if err := checkBudget(budgetMicros); err != nil {
-		return billingtypes.ProjectStatus{}, err
+		return patchpanda.BillingProjectStatus{}, err
 	}
-	var p billingtypes.Project
+	var p patchpanda.BillingProject
 	err := s.DB.InTx(ctx, func(q *store.Queries) error {
 		var err error
 		if p, err = q.CreateBillingProject(ctx, name, budgetMicros); err != nil {
@@ -60,18 +59,18 @@ func (s *Service) CreateProject(ctx context.Context, name string, budgetMicros i
 			map[string]any{"name": name, "budget_micros": budgetMicros})
 	})
 	if err != nil {
-		return billingtypes.ProjectStatus{}, fmt.Errorf("billing: create project %q: %w", name, err)
+		return patchpanda.BillingProjectStatus{}, fmt.Errorf("billing: create project %q: %w", name, err)
 	}
 	return s.status(ctx, s.DB.Queries, p)
 }
 
 // Projects returns every project with its status, by name.
-func (s *Service) Projects(ctx context.Context) ([]billingtypes.ProjectStatus, error) {
+func (s *Service) Projects(ctx context.Context) ([]patchpanda.BillingProjectStatus, error) {
 	ps, err := s.DB.BillingProjects(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("billing: list projects: %w", err)
 	}
-	out := make([]billingtypes.ProjectStatus, 0, len(ps))
+	out := make([]patchpanda.BillingProjectStatus, 0, len(ps))
 	for _, p := range ps {
 		st, err := s.status(ctx, s.DB.Queries, p)
 		if err != nil {
@@ -84,10 +83,10 @@ func (s *Service) Projects(ctx context.Context) ([]billingtypes.ProjectStatus, e
 
 // Project returns one project's status. It returns an ENOTFOUND error for
 // an unknown id.
-func (s *Service) Project(ctx context.Context, id int64) (billingtypes.ProjectStatus, error) {
+func (s *Service) Project(ctx context.Context, id int64) (patchpanda.BillingProjectStatus, error) {
 	p, err := s.DB.BillingProject(ctx, id)
 	if err != nil {
-		return billingtypes.ProjectStatus{}, fmt.Errorf("billing: project %d: %w", id, err)
+		return patchpanda.BillingProjectStatus{}, fmt.Errorf("billing: project %d: %w", id, err)
 	}
 	return s.status(ctx, s.DB.Queries, p)
 }
@@ -97,18 +96,18 @@ func (s *Service) Project(ctx context.Context, id int64) (billingtypes.ProjectSt
 // status. It returns an EINVALID error for a bad name or budget, an
 // ENOTFOUND error for an unknown id and an ECONFLICT error when the new name
 // is taken.
-func (s *Service) UpdateProject(ctx context.Context, id int64, u billingtypes.ProjectUpdate, by string) (billingtypes.ProjectStatus, error) {
+func (s *Service) UpdateProject(ctx context.Context, id int64, u patchpanda.BillingProjectUpdate, by string) (patchpanda.BillingProjectStatus, error) {
 	if u.Name != nil {
 		if err := checkProjectName(*u.Name); err != nil {
-			return billingtypes.ProjectStatus{}, err
+			return patchpanda.BillingProjectStatus{}, err
 		}
 	}
 	if u.BudgetMicros != nil {
 		if err := checkBudget(*u.BudgetMicros); err != nil {
-			return billingtypes.ProjectStatus{}, err
+			return patchpanda.BillingProjectStatus{}, err
 		}
 	}
-	var p billingtypes.Project
+	var p patchpanda.BillingProject
 	err := s.DB.InTx(ctx, func(q *store.Queries) error {
 		old, err := q.BillingProject(ctx, id)
 		if err != nil {
@@ -138,31 +137,31 @@ func (s *Service) UpdateProject(ctx context.Context, id int64, u billingtypes.Pr
 		return nil
 	})
 	if err != nil {
-		return billingtypes.ProjectStatus{}, fmt.Errorf("billing: update project %d: %w", id, err)
+		return patchpanda.BillingProjectStatus{}, fmt.Errorf("billing: update project %d: %w", id, err)
 	}
 	return s.status(ctx, s.DB.Queries, p)
 }
 
 // Rename renames a project; see UpdateProject.
-func (s *Service) Rename(ctx context.Context, id int64, name, by string) (billingtypes.ProjectStatus, error) {
-	return s.UpdateProject(ctx, id, billingtypes.ProjectUpdate{Name: &name}, by)
+func (s *Service) Rename(ctx context.Context, id int64, name, by string) (patchpanda.BillingProjectStatus, error) {
+	return s.UpdateProject(ctx, id, patchpanda.BillingProjectUpdate{Name: &name}, by)
 }
 
 // SetBudget sets a project's monthly budget in micro-USD (0: none); see
 // UpdateProject.
-func (s *Service) SetBudget(ctx context.Context, id int64, micros int64, by string) (billingtypes.ProjectStatus, error) {
-	return s.UpdateProject(ctx, id, billingtypes.ProjectUpdate{BudgetMicros: &micros}, by)
+func (s *Service) SetBudget(ctx context.Context, id int64, micros int64, by string) (patchpanda.BillingProjectStatus, error) {
+	return s.UpdateProject(ctx, id, patchpanda.BillingProjectUpdate{BudgetMicros: &micros}, by)
 }
 
 // Bind binds a repository ("owner/name") to a project and records an audit
 // event. Binding it again to the same project changes nothing. It returns
 // an EINVALID error for a malformed name, an ENOTFOUND error for an
 // unknown project and an ECONFLICT error when another project has it.
-func (s *Service) Bind(ctx context.Context, projectID int64, repo, by string) (billingtypes.Binding, error) {
+func (s *Service) Bind(ctx context.Context, projectID int64, repo, by string) (patchpanda.RepositoryBinding, error) {
 	if err := checkRepository(repo); err != nil {
-		return billingtypes.Binding{}, err
+		return patchpanda.RepositoryBinding{}, err
 	}
-	var b billingtypes.Binding
+	var b patchpanda.RepositoryBinding
 	err := s.DB.InTx(ctx, func(q *store.Queries) error {
 		before, err := q.RepositoryBindings(ctx, projectID)
 		if err != nil {
@@ -213,19 +212,19 @@ func (s *Service) Unbind(ctx context.Context, projectID int64, repo, by string) 
 // the job would go over its budget. A repository bound to no project is
 // allowed (Unbound). It returns an EINVALID error for a malformed name or a
 // negative estimate.
-func (s *Service) Check(ctx context.Context, repo string, estimateMicros int64) (billingtypes.Budget, error) {
+func (s *Service) Check(ctx context.Context, repo string, estimateMicros int64) (patchpanda.Budget, error) {
 	if err := checkRepository(repo); err != nil {
-		return billingtypes.Budget{}, err
+		return patchpanda.Budget{}, err
 	}
-	if estimateMicros < 0 || estimateMicros > billingtypes.MaxMicros {
-		return billingtypes.Budget{}, patchpanda.Errorf(patchpanda.EINVALID, "estimate %d micro-USD is out of range", estimateMicros)
+	if estimateMicros < 0 || estimateMicros > patchpanda.MaxMicros {
+		return patchpanda.Budget{}, patchpanda.Errorf(patchpanda.EINVALID, "estimate %d micro-USD is out of range", estimateMicros)
 	}
-	b := billingtypes.Budget{Repository: strings.ToLower(repo), EstimateMicros: estimateMicros}
+	b := patchpanda.Budget{Repository: strings.ToLower(repo), EstimateMicros: estimateMicros}
 	p, err := s.DB.BillingProjectOfRepository(ctx, repo)
 	switch {
 	case patchpanda.ErrorCode(err) == patchpanda.ENOTFOUND:
 		b.Unbound = true
-		return billingtypes.Decide(b), nil
+		return patchpanda.DecideBudget(b), nil
 	case err != nil:
 		return b, fmt.Errorf("billing: check %s: %w", repo, err)
 	}
@@ -233,11 +232,11 @@ func (s *Service) Check(ctx context.Context, repo string, estimateMicros int64) 
 	if b.SpentMicros, b.Month, err = s.DB.SpentThisMonth(ctx, p.Name); err != nil {
 		return b, fmt.Errorf("billing: check %s: %w", repo, err)
 	}
-	return billingtypes.Decide(b), nil
+	return patchpanda.DecideBudget(b), nil
 }
 
-func (s *Service) status(ctx context.Context, q *store.Queries, p billingtypes.Project) (billingtypes.ProjectStatus, error) {
-	st := billingtypes.ProjectStatus{Project: p, Repositories: []string{}}
+func (s *Service) status(ctx context.Context, q *store.Queries, p patchpanda.BillingProject) (patchpanda.BillingProjectStatus, error) {
+	st := patchpanda.BillingProjectStatus{BillingProject: p, Repositories: []string{}}
 	var err error
 	if st.SpentMicros, st.Month, err = q.SpentThisMonth(ctx, p.Name); err != nil {
 		return st, fmt.Errorf("billing: project %d: %w", p.ID, err)
@@ -268,7 +267,7 @@ func budgetText(micros int64) string {
 	if micros == 0 {
 		return "no monthly budget"
 	}
-	return "a monthly budget of " + billingtypes.FormatUSD(micros) + " USD"
+	return "a monthly budget of " + patchpanda.FormatUSD(micros) + " USD"
 }
 
 func checkProjectName(name string) error {
@@ -285,7 +284,7 @@ func checkProjectName(name string) error {
 }
 
 func checkBudget(micros int64) error {
-	if micros < 0 || micros > billingtypes.MaxMicros {
+	if micros < 0 || micros > patchpanda.MaxMicros {
 		return patchpanda.Errorf(patchpanda.EINVALID, "budget: must be between 0 (no budget) and 1000000000 USD")
 	}
 	return nil

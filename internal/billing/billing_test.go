@@ -12,7 +12,6 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/audit"
 	"github.com/patchpanda/patchpanda/internal/billing"
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/secrets"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -69,12 +68,12 @@ func TestCheck(t *testing.T) {
 			name     string
 			repo     string
 			estimate int64
-			want     billingtypes.Budget
+			want     patchpanda.Budget
 		}{
-			{"an unbound repository is allowed", "octo/other", 1, billingtypes.Budget{Repository: "octo/other", Unbound: true, EstimateMicros: 1}},
-			{"an estimate within what is left is allowed", "Octo/Widgets", 500_000, billingtypes.Budget{Repository: "octo/widgets", Project: p.Project,
+			{"an unbound repository is allowed", "octo/other", 1, patchpanda.Budget{Repository: "octo/other", Unbound: true, EstimateMicros: 1}},
+			{"an estimate within what is left is allowed", "Octo/Widgets", 500_000, patchpanda.Budget{Repository: "octo/widgets", Project: p.BillingProject,
 				Month: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), SpentMicros: 9_500_000, EstimateMicros: 500_000}},
-			{"an estimate beyond what is left is refused", "octo/widgets", 500_001, billingtypes.Budget{Repository: "octo/widgets", Project: p.Project,
+			{"an estimate beyond what is left is refused", "octo/widgets", 500_001, patchpanda.Budget{Repository: "octo/widgets", Project: p.BillingProject,
 				Month: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), SpentMicros: 9_500_000, EstimateMicros: 500_001, Over: true}},
 		}
 		for _, tt := range tests {
@@ -238,7 +237,7 @@ func TestProviderKeyRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.AddProviderKey(ctx, billingtypes.ProviderKey{ProjectID: other.ID, Provider: "openai", Name: "stolen"}, ct); err != nil {
+		if _, err := db.AddProviderKey(ctx, patchpanda.ProviderKey{ProjectID: other.ID, Provider: "openai", Name: "stolen"}, ct); err != nil {
 			t.Fatal(err)
 		}
 		_, _, err = s.DecryptProviderKey(ctx, "other", "openai", "w")

@@ -21,7 +21,7 @@ func TestBindingsFollowTheRepositoryId(t *testing.T) {
 		if err := db.UpsertInstallation(ctx, 100, "acme", []patchpanda.Repository{{Owner: "acme", Name: "widgets", ID: 1}}); err != nil {
 			t.Fatal(err)
 		}
-		b, err := s.Bind(ctx, acme.Project.ID, "Acme/Widgets", "a")
+		b, err := s.Bind(ctx, acme.ID, "Acme/Widgets", "a")
 		if err != nil || b.Repository != "acme/widgets" || b.RepositoryID != 1 {
 			t.Fatalf("bind = %+v, %v", b, err)
 		}
@@ -56,13 +56,13 @@ func TestBindingsFollowTheRepositoryId(t *testing.T) {
 		if got := project("acme/widgets"); got != "" {
 			t.Errorf("the re-created acme/widgets is billed to %q, want no project", got)
 		}
-		if _, err := s.Bind(ctx, acme.Project.ID, "acme/widgets", "a"); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT || !strings.Contains(err.Error(), "repository id 1") {
+		if _, err := s.Bind(ctx, acme.ID, "acme/widgets", "a"); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT || !strings.Contains(err.Error(), "repository id 1") {
 			t.Fatalf("binding the re-created repository: %v, want a conflict naming id 1", err)
 		}
-		if err := s.Unbind(ctx, acme.Project.ID, "acme/widgets", "a"); err != nil {
+		if err := s.Unbind(ctx, acme.ID, "acme/widgets", "a"); err != nil {
 			t.Fatal(err)
 		}
-		if b, err := s.Bind(ctx, acme.Project.ID, "acme/widgets", "a"); err != nil || b.RepositoryID != 2 {
+		if b, err := s.Bind(ctx, acme.ID, "acme/widgets", "a"); err != nil || b.RepositoryID != 2 {
 			t.Fatalf("bind the re-created repository = %+v, %v", b, err)
 		}
 		if got := project("acme/widgets"); got != "acme" {

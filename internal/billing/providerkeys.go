@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
@@ -38,26 +37,26 @@ func unseal(projectID int64, opened []byte) (string, bool) {
 // name or key, or when no secrets keeper is configured, an ENOTFOUND error
 // for an unknown project and an ECONFLICT error when the project has an
 // active key of that provider and name.
-func (s *Service) AddProviderKey(ctx context.Context, projectID int64, provider, name, plaintext, by string) (billingtypes.ProviderKey, error) {
+func (s *Service) AddProviderKey(ctx context.Context, projectID int64, provider, name, plaintext, by string) (patchpanda.ProviderKey, error) {
 	plaintext = strings.TrimSpace(plaintext)
 	if err := checkProvider(provider); err != nil {
-		return billingtypes.ProviderKey{}, err
+		return patchpanda.ProviderKey{}, err
 	}
 	if name == "" || len(name) > 64 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return billingtypes.ProviderKey{}, patchpanda.Errorf(patchpanda.EINVALID, "name: must be 1 to 64 printable characters")
+		return patchpanda.ProviderKey{}, patchpanda.Errorf(patchpanda.EINVALID, "name: must be 1 to 64 printable characters")
 	}
 	if err := checkSecret(plaintext); err != nil {
-		return billingtypes.ProviderKey{}, err
+		return patchpanda.ProviderKey{}, err
 	}
 	// Refuse early, before encrypting, when the project does not exist.
 	if _, err := s.DB.BillingProject(ctx, projectID); err != nil {
-		return billingtypes.ProviderKey{}, fmt.Errorf("billing: add provider key: %w", err)
+		return patchpanda.ProviderKey{}, fmt.Errorf("billing: add provider key: %w", err)
 	}
 	ct, err := s.Keeper.Encrypt(ctx, seal(projectID, plaintext))
 	if err != nil {
-		return billingtypes.ProviderKey{}, fmt.Errorf("billing: add provider key: %w", err)
+		return patchpanda.ProviderKey{}, fmt.Errorf("billing: add provider key: %w", err)
 	}
-	k := billingtypes.ProviderKey{ProjectID: projectID, Provider: provider, Name: name, Hint: plaintext[len(plaintext)-4:]}
+	k := patchpanda.ProviderKey{ProjectID: projectID, Provider: provider, Name: name, Hint: plaintext[len(plaintext)-4:]}
 	err = s.DB.InTx(ctx, func(q *store.Queries) error {
 		var err error
 		if k, err = q.AddProviderKey(ctx, k, ct); err != nil {
@@ -75,7 +74,7 @@ func (s *Service) AddProviderKey(ctx context.Context, projectID int64, provider,
 
 // ProviderKeys lists a project's provider keys, revoked ones too, newest
 // first. It returns an ENOTFOUND error for an unknown project.
-func (s *Service) ProviderKeys(ctx context.Context, projectID int64) ([]billingtypes.ProviderKey, error) {
+func (s *Service) ProviderKeys(ctx context.Context, projectID int64) ([]patchpanda.ProviderKey, error) {
 	if _, err := s.DB.BillingProject(ctx, projectID); err != nil {
 		return nil, fmt.Errorf("billing: provider keys: %w", err)
 	}
@@ -88,8 +87,8 @@ func (s *Service) ProviderKeys(ctx context.Context, projectID int64) ([]billingt
 
 // RevokeProviderKey revokes a project's provider key and records an audit
 // event. It returns an ENOTFOUND error when the project has no such key.
-func (s *Service) RevokeProviderKey(ctx context.Context, projectID, keyID int64, by string) (billingtypes.ProviderKey, error) {
-	var k billingtypes.ProviderKey
+func (s *Service) RevokeProviderKey(ctx context.Context, projectID, keyID int64, by string) (patchpanda.ProviderKey, error) {
+	var k patchpanda.ProviderKey
 	err := s.DB.InTx(ctx, func(q *store.Queries) error {
 		var err error
 		if k, err = q.RevokeProviderKey(ctx, projectID, keyID); err != nil {
@@ -112,10 +111,10 @@ func (s *Service) RevokeProviderKey(ctx context.Context, projectID, keyID int64,
 // active key of that provider, an EINVALID error when no secrets keeper is
 // configured, and an error when the key does not decrypt or was sealed for
 // another project.
-func (s *Service) DecryptProviderKey(ctx context.Context, project, provider, by string) (string, billingtypes.ProviderKey, error) {
+func (s *Service) DecryptProviderKey(ctx context.Context, project, provider, by string) (string, patchpanda.ProviderKey, error) {
 	p, err := s.DB.BillingProjectByName(ctx, project)
 	if err != nil {
-		return "", billingtypes.ProviderKey{}, fmt.Errorf("billing: provider key: %w", err)
+		return "", patchpanda.ProviderKey{}, fmt.Errorf("billing: provider key: %w", err)
 	}
 	k, ct, err := s.DB.ActiveProviderKey(ctx, p.ID, provider)
 	if err != nil {

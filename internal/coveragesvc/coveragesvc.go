@@ -31,7 +31,6 @@ import (
 	"github.com/patchpanda/patchpanda/internal/config"
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
-	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/ratelimit"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -170,5 +169,3 @@ func (s *Service) Close() error { return s.bucket.Close() }
 
 // MaxUploadBytes returns the upload size limit.
 func (s *Service) MaxUploadBytes() int64 { return s.opts.MaxUploadBytes }
-
-var _ httpapi.CoverageService = (*Service)(nil)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/actionsoidc"
 	"github.com/patchpanda/patchpanda/internal/actionsoidc/actionsoidctest"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/coveragesvc"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -172,7 +173,7 @@ func lcov(path string, hits ...int) string {
 }
 
 func withFiles(report string, files ...string) []byte {
-	return []byte(httpapi.FilesHeader + strings.Join(files, "\n") + "\n" + httpapi.ReportHeader + report)
+	return []byte(coverage.FilesHeader + strings.Join(files, "\n") + "\n" + coverage.ReportHeader + report)
 }
 
 func decode[T any](t *testing.T, a answer) T {
@@ -210,7 +211,7 @@ func TestUpload(t *testing.T) {
 			{"an unknown format is refused", upload{query: "sha=" + shaA, body: []byte("hello\n"), token: e.key}, 400, "unknown report format"},
 			{"a short sha is refused", upload{query: "sha=abc", body: []byte(report), token: e.key}, 400, "sha"},
 			{"broken gzip is refused", upload{query: "sha=" + shaA, body: []byte{0x1f, 0x8b, 1, 2, 3}, token: e.key, encoding: "gzip"}, 400, "gzip"},
-			{"an unterminated file list is refused", upload{query: "sha=" + shaA, body: []byte(httpapi.FilesHeader + "a.go\n"), token: e.key}, 400, "file list"},
+			{"an unterminated file list is refused", upload{query: "sha=" + shaA, body: []byte(coverage.FilesHeader + "a.go\n"), token: e.key}, 400, "file list"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -223,7 +224,7 @@ func TestUpload(t *testing.T) {
 				}
 			})
 		}
-		var list httpapi.CoverageList
+		var list coverage.List
 		if st := e.get(t, "/api/coverage?sha="+shaA, e.key, &list); st != 200 {
 			t.Fatalf("list: %d", st)
 		}
@@ -242,8 +243,8 @@ func TestUploadAnswerMapsPathsAndDetectsReuploads(t *testing.T) {
 		if first.status != 201 {
 			t.Fatalf("first upload: %d %s", first.status, first.body)
 		}
-		got := decode[httpapi.CoverageUpload](t, first)
-		want := httpapi.CoverageUpload{ID: got.ID, URL: e.url + fmt.Sprintf("/api/coverage/%d", got.ID), Repository: repo, SHA: shaA,
+		got := decode[coverage.Upload](t, first)
+		want := coverage.Upload{ID: got.ID, URL: e.url + fmt.Sprintf("/api/coverage/%d", got.ID), Repository: repo, SHA: shaA,
 			Branch: "main", Flag: "unit", Format: "lcov", Totals: got.Totals, Mapped: 1, Unmapped: []string{"/ci/vendor/gen.go"},
 			UnmappedCount: 1, CreatedAt: got.CreatedAt}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -253,19 +254,19 @@ func TestUploadAnswerMapsPathsAndDetectsReuploads(t *testing.T) {
 			t.Errorf("totals %+v, want the report's own 2/3 lines", got.Totals)
 		}
 		again := e.post(t, upload{query: "sha=" + shaA + "&branch=main&flag=unit", body: gz(t, body), token: e.key, encoding: "gzip"})
-		dup := decode[httpapi.CoverageUpload](t, again)
+		dup := decode[coverage.Upload](t, again)
 		if again.status != 200 || !dup.Duplicate || dup.ID != got.ID {
 			t.Errorf("re-upload: status %d, duplicate %v, id %d; want 200, true, %d", again.status, dup.Duplicate, dup.ID, got.ID)
 		}
-		var rep httpapi.CoverageReport
+		var rep coverage.StoredReport
 		if st := e.get(t, fmt.Sprintf("/api/coverage/%d?lines=1", got.ID), e.key, &rep); st != 200 {
 			t.Fatalf("get: %d", st)
 		}
-		wantFiles := []httpapi.CoverageFile{{Path: "pkg/a.go", Totals: rep.Files[0].Totals, Lines: rep.Files[0].Lines}}
+		wantFiles := []coverage.StoredFile{{Path: "pkg/a.go", Totals: rep.Files[0].Totals, Lines: rep.Files[0].Lines}}
 		if diff := cmp.Diff(wantFiles, rep.Files); diff != "" || len(rep.Files[0].Lines) != 2 || rep.Files[0].Lines[0].Hits != 1 {
 			t.Errorf("files (-want +got):\n%s\nlines %+v", diff, rep.Files[0].Lines)
 		}
-		var noLines httpapi.CoverageReport
+		var noLines coverage.StoredReport
 		e.get(t, fmt.Sprintf("/api/coverage/%d", got.ID), e.key, &noLines)
 		if len(noLines.Files) != 1 || noLines.Files[0].Lines != nil || noLines.Files[0].Totals.LinesFound != 2 {
 			t.Errorf("without lines=1: %+v", noLines.Files)
@@ -291,7 +292,7 @@ func TestCommitsMergeFlagsAndCompareWithTheirBase(t *testing.T) {
 		up(shaB, "branch=main&flag=integ", lcov("a.go", 0, 0, 1, 0)) // integration: line 3
 		up(shaC, "branch=feature&pr=7", lcov("a.go", 1, 1, 1, 1))    // PR #7, base from the PR: shaA
 
-		var list httpapi.CoverageList
+		var list coverage.List
 		e.get(t, "/api/coverage?repo="+repo+"&sha="+shaB, e.key, &list)
 		if len(list.Commits) != 1 {
 			t.Fatalf("commits %+v", list.Commits)
@@ -315,7 +316,7 @@ func TestCommitsMergeFlagsAndCompareWithTheirBase(t *testing.T) {
 		var ids []int64
 		cursor := ""
 		for range 10 {
-			var page httpapi.CoverageList
+			var page coverage.List
 			e.get(t, "/api/coverage?limit=1&cursor="+url.QueryEscape(cursor), e.key, &page)
 			for _, r := range page.Reports {
 				ids = append(ids, r.ID)
@@ -352,11 +353,11 @@ func TestGoPathsAreMappedWithTheModulePath(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := e.post(t, upload{query: "sha=" + shaA + "&flag=" + strings.ReplaceAll(name, " ", "-")[:8], body: body, token: e.key})
-			got := decode[httpapi.CoverageUpload](t, a)
+			got := decode[coverage.Upload](t, a)
 			if a.status != 201 || got.Mapped != 2 || got.UnmappedCount != 0 {
 				t.Fatalf("%d %s", a.status, a.body)
 			}
-			var rep httpapi.CoverageReport
+			var rep coverage.StoredReport
 			e.get(t, fmt.Sprintf("/api/coverage/%d", got.ID), e.key, &rep)
 			if len(rep.Files) != 2 || rep.Files[0].Path != "a.go" || rep.Files[1].Path != "pkg/a.go" {
 				t.Errorf("files %+v", rep.Files)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/actionsoidc/actionsoidctest"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/coveragesvc"
-	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/store/storetest"
@@ -17,7 +17,7 @@ import (
 // shas lists the commits of the reports GET /api/coverage?repo=r answers.
 func (e *env) shas(t *testing.T, r string) string {
 	t.Helper()
-	var list httpapi.CoverageList
+	var list coverage.List
 	if st := e.get(t, "/api/coverage?repo="+r, e.key, &list); st != 200 {
 		t.Fatalf("list %s: %d", r, st)
 	}

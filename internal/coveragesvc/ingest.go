@@ -16,7 +16,6 @@ import (
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/feedback"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
-	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -32,7 +31,7 @@ const maxUnmapped = 100
 
 // validate checks the upload's parameters, returning an EINVALID error
 // naming the first bad one.
-func validate(p *httpapi.CoverageUploadParams) error {
+func validate(p *coverage.UploadParams) error {
 	if _, _, err := patchpanda.ParseFullName(p.Repo); err != nil {
 		return patchpanda.Errorf(patchpanda.EINVALID, "repo %q is not of the form owner/name", p.Repo)
 	}
@@ -99,33 +98,34 @@ func (s *Service) actionsRepository(ctx context.Context, p *patchpanda.Principal
 	return ir.InstallationID, ir.RepositoryID, nil
 }
 
-// Upload ingests one report for principal p (see httpapi.CoverageService).
+// Upload ingests one report for principal p; the bool is false when it
+// repeats an earlier upload (Duplicate set in the answer).
 // It returns EINVALID errors for bad parameters and malformed reports (the
 // message names the format and line), EFORBIDDEN when an Actions token is
 // for another repository or the App is not installed there, ETOOLARGE for
 // an upload over the limit, and a *RateLimitedError (ERATELIMITED) when the
 // repository uploads too fast. Nothing is stored on failure.
-func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params httpapi.CoverageUploadParams, body io.Reader) (httpapi.CoverageUpload, bool, error) {
+func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params coverage.UploadParams, body io.Reader) (coverage.Upload, bool, error) {
 	if err := validate(&params); err != nil {
-		return httpapi.CoverageUpload{}, false, err
+		return coverage.Upload{}, false, err
 	}
 	inst, err := s.db.InstallationFor(ctx, params.Repo)
 	switch {
 	case patchpanda.ErrorCode(err) == patchpanda.ENOTFOUND:
 		inst = 0
 	case err != nil:
-		return httpapi.CoverageUpload{}, false, err
+		return coverage.Upload{}, false, err
 	}
 	var repoID int64 // 0: the store files the report by name
 	if p != nil && p.Kind == actionsoidc.KindActions {
 		if inst, repoID, err = s.actionsRepository(ctx, p, params.Repo); err != nil {
-			return httpapi.CoverageUpload{}, false, err
+			return coverage.Upload{}, false, err
 		}
 	}
 	if s.limit != nil {
 		if wait, ok := s.limit.Take(strings.ToLower(params.Repo)); !ok {
 			s.opts.Reporter.Hit(ctx, limits.CoverageRate, offender(p, params.Repo))
-			return httpapi.CoverageUpload{}, false, &RateLimitedError{Wait: wait, err: patchpanda.Errorf(patchpanda.ERATELIMITED,
+			return coverage.Upload{}, false, &RateLimitedError{Wait: wait, err: patchpanda.Errorf(patchpanda.ERATELIMITED,
 				"%s uploads coverage faster than %d reports a minute (PATCHPANDA_COVERAGE_UPLOADS_PER_MINUTE); try again in %s", params.Repo, s.opts.UploadsPerMinute, wait.Round(1e9))}
 		}
 	}
@@ -135,26 +135,26 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 		s.opts.Reporter.Hit(ctx, limits.CoverageUpload, offender(p, params.Repo))
 	}
 	if err != nil {
-		return httpapi.CoverageUpload{}, false, err
+		return coverage.Upload{}, false, err
 	}
 	defer sp.Close()
 
 	if dup, err := s.db.CoverageReportByContent(ctx, params.Repo, params.SHA, params.Flag, sp.sum); err == nil {
 		return uploadAnswer(dup, true), false, nil
 	} else if patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
-		return httpapi.CoverageUpload{}, false, err
+		return coverage.Upload{}, false, err
 	}
 
 	format, err := detect(sp.report, params.Format)
 	if err != nil {
-		return httpapi.CoverageUpload{}, false, err
+		return coverage.Upload{}, false, err
 	}
 	rep, totals, err := coverage.CollectWith(sp.report, format, s.opts.Limits)
 	if err != nil {
 		if lerr, ok := s.overLimit(ctx, offender(p, params.Repo), err); ok {
-			return httpapi.CoverageUpload{}, false, lerr
+			return coverage.Upload{}, false, lerr
 		}
-		return httpapi.CoverageUpload{}, false, parseError(err, sp.hasList)
+		return coverage.Upload{}, false, parseError(err, sp.hasList)
 	}
 
 	owner, name, _ := patchpanda.ParseFullName(params.Repo)
@@ -246,7 +246,7 @@ func (s *Service) Upload(ctx context.Context, p *patchpanda.Principal, params ht
 		if r.BlobKey != "" {
 			_ = s.bucket.Delete(context.WithoutCancel(ctx), r.BlobKey)
 		}
-		return httpapi.CoverageUpload{}, false, err
+		return coverage.Upload{}, false, err
 	}
 	if dup != nil {
 		return uploadAnswer(dup, true), false, nil
@@ -409,7 +409,7 @@ func principalName(p *patchpanda.Principal) string {
 // repoCoverageConfig returns the coverage settings at the uploaded commit:
 // .testbot.yml at the sha merged with the server config; the defaults when
 // the App cannot read it (not installed, no App, no file, invalid file).
-func (s *Service) repoCoverageConfig(ctx context.Context, inst int64, owner, name string, params httpapi.CoverageUploadParams) config.Coverage {
+func (s *Service) repoCoverageConfig(ctx context.Context, inst int64, owner, name string, params coverage.UploadParams) config.Coverage {
 	var head *config.RepoConfig
 	if inst != 0 {
 		f, err := s.gh.Contents(ctx, inst, owner, name, ".testbot.yml", params.SHA)
@@ -436,7 +436,7 @@ func (s *Service) repoCoverageConfig(ctx context.Context, inst int64, owner, nam
 // mapPaths maps the report's paths to repository paths: with a file list
 // by coverage.Mapper (suffix match, root, prefix, Go module path); without
 // one by cleaning the paths and applying root, module and prefix only.
-func (s *Service) mapPaths(ctx context.Context, inst int64, owner, name string, params httpapi.CoverageUploadParams, format coverage.Format, sp *spooled, rep *coverage.Report) (*coverage.Report, []string) {
+func (s *Service) mapPaths(ctx context.Context, inst int64, owner, name string, params coverage.UploadParams, format coverage.Format, sp *spooled, rep *coverage.Report) (*coverage.Report, []string) {
 	opts := coverage.MapperOptions{ModulePath: params.Module, ModuleDir: params.ModuleDir, Root: params.Root, Prefix: params.Prefix}
 	if format == coverage.Go && opts.ModulePath == "" {
 		opts.ModulePath, opts.ModuleDir = s.goModule(ctx, inst, owner, name, params, sp.files)
@@ -502,7 +502,7 @@ func normalize(p string, o coverage.MapperOptions) string {
 // goModule reads go.mod at the commit (the App must be installed): the
 // root one when the file list has it or there is no list, else the only
 // one listed. It returns "" when there is none it can read.
-func (s *Service) goModule(ctx context.Context, inst int64, owner, name string, params httpapi.CoverageUploadParams, files []string) (modPath, modDir string) {
+func (s *Service) goModule(ctx context.Context, inst int64, owner, name string, params coverage.UploadParams, files []string) (modPath, modDir string) {
 	if inst == 0 {
 		return "", ""
 	}
@@ -552,8 +552,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func uploadAnswer(r *store.CoverageReport, duplicate bool) httpapi.CoverageUpload {
-	return httpapi.CoverageUpload{
+func uploadAnswer(r *store.CoverageReport, duplicate bool) coverage.Upload {
+	return coverage.Upload{
 		ID: r.ID, URL: "/api/coverage/" + strconv.FormatInt(r.ID, 10), Repository: r.Repository, SHA: r.SHA,
 		Branch: r.Branch, PR: r.PR, Flag: r.Flag, Format: r.Format, Duplicate: duplicate, Totals: r.Totals,
 		Mapped: r.Mapped, Unmapped: r.Unmapped, UnmappedCount: r.UnmappedCount, CreatedAt: r.CreatedAt,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/feedback"
-	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
 )
@@ -19,20 +18,20 @@ const maxListedCommits = 20
 // List returns one page of reports, newest first, and the merged coverage
 // of (up to 20 of) the commits on it compared with their bases. It returns
 // an EINVALID error for a cursor it did not give out.
-func (s *Service) List(ctx context.Context, f httpapi.CoverageListParams) (httpapi.CoverageList, error) {
+func (s *Service) List(ctx context.Context, f coverage.ListParams) (coverage.List, error) {
 	sf := store.CoverageFilter{Repository: f.Repo, Branch: f.Branch, SHA: f.SHA, Flag: f.Flag, Limit: f.Limit}
 	if f.Cursor != "" {
 		n, err := strconv.ParseInt(f.Cursor, 10, 64)
 		if err != nil || n <= 0 {
-			return httpapi.CoverageList{}, patchpanda.Errorf(patchpanda.EINVALID, "cursor %q is not one this API gave out", f.Cursor)
+			return coverage.List{}, patchpanda.Errorf(patchpanda.EINVALID, "cursor %q is not one this API gave out", f.Cursor)
 		}
 		sf.Before = n
 	}
 	reports, next, err := s.db.CoverageReports(ctx, sf)
 	if err != nil {
-		return httpapi.CoverageList{}, err
+		return coverage.List{}, err
 	}
-	out := httpapi.CoverageList{Reports: make([]httpapi.CoverageReport, 0, len(reports))}
+	out := coverage.List{Reports: make([]coverage.StoredReport, 0, len(reports))}
 	if next > 0 {
 		out.Next = strconv.FormatInt(next, 10)
 	}
@@ -46,7 +45,7 @@ func (s *Service) List(ctx context.Context, f httpapi.CoverageListParams) (httpa
 		seen[k] = true
 		c, err := s.Commit(ctx, r.Repository, r.SHA)
 		if err != nil {
-			return httpapi.CoverageList{}, err
+			return coverage.List{}, err
 		}
 		out.Commits = append(out.Commits, c)
 	}
@@ -56,17 +55,17 @@ func (s *Service) List(ctx context.Context, f httpapi.CoverageListParams) (httpa
 // Commit returns repo@sha's coverage merged over its sessions, compared
 // with its base when the base has coverage. Both come from the stored
 // merged totals.
-func (s *Service) Commit(ctx context.Context, repo, sha string) (httpapi.CommitCoverage, error) {
+func (s *Service) Commit(ctx context.Context, repo, sha string) (coverage.Commit, error) {
 	head, err := s.db.CommitCoverage(ctx, repo, sha)
 	if err != nil {
-		return httpapi.CommitCoverage{}, err
+		return coverage.Commit{}, err
 	}
-	c := httpapi.CommitCoverage{Repository: repo, SHA: sha, Sessions: len(head.Sessions), Flags: head.Flags(),
+	c := coverage.Commit{Repository: repo, SHA: sha, Sessions: len(head.Sessions), Flags: head.Flags(),
 		Totals: head.Totals, BaseSHA: head.BaseSHA()}
 	if c.BaseSHA != "" {
 		base, err := s.db.CommitCoverage(ctx, repo, c.BaseSHA)
 		if err != nil {
-			return httpapi.CommitCoverage{}, err
+			return coverage.Commit{}, err
 		}
 		if len(base.Sessions) > 0 {
 			d := feedback.Delta(base.Totals, head.Totals)
@@ -87,34 +86,34 @@ const (
 // their lines (at most 100,000 lines and 1,000 files) from cursor. It
 // returns an ENOTFOUND error for an unknown id and an EINVALID error for a
 // cursor it did not give out.
-func (s *Service) Report(ctx context.Context, id int64, lines bool, cursor string) (httpapi.CoverageReport, error) {
+func (s *Service) Report(ctx context.Context, id int64, lines bool, cursor string) (coverage.StoredReport, error) {
 	r, err := s.db.CoverageReport(ctx, id)
 	if err != nil {
-		return httpapi.CoverageReport{}, err
+		return coverage.StoredReport{}, err
 	}
 	out := reportAnswer(r)
 	if !lines {
 		files, err := s.db.CoverageFiles(ctx, id, false)
 		if err != nil {
-			return httpapi.CoverageReport{}, err
+			return coverage.StoredReport{}, err
 		}
-		out.Files = make([]httpapi.CoverageFile, 0, len(files))
+		out.Files = make([]coverage.StoredFile, 0, len(files))
 		for _, f := range files {
-			out.Files = append(out.Files, httpapi.CoverageFile{Path: f.Path, Totals: f.Totals})
+			out.Files = append(out.Files, coverage.StoredFile{Path: f.Path, Totals: f.Totals})
 		}
 		return out, nil
 	}
 	from, skip, err := decodeCursor(cursor)
 	if err != nil {
-		return httpapi.CoverageReport{}, err
+		return coverage.StoredReport{}, err
 	}
 	page, err := s.db.CoverageLinesPage(ctx, id, from, skip, maxPageLines, maxPageFiles)
 	if err != nil {
-		return httpapi.CoverageReport{}, err
+		return coverage.StoredReport{}, err
 	}
-	out.Files = make([]httpapi.CoverageFile, 0, len(page.Files))
+	out.Files = make([]coverage.StoredFile, 0, len(page.Files))
 	for _, f := range page.Files {
-		cf := httpapi.CoverageFile{Path: f.Path, Totals: f.Totals, Lines: f.File.Lines}
+		cf := coverage.StoredFile{Path: f.Path, Totals: f.Totals, Lines: f.File.Lines}
 		if cf.Lines == nil {
 			cf.Lines = []coverage.Line{}
 		}
@@ -152,7 +151,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func reportAnswer(r *store.CoverageReport) httpapi.CoverageReport {
-	return httpapi.CoverageReport{ID: r.ID, Repository: r.Repository, SHA: r.SHA, Branch: r.Branch, PR: r.PR, Flag: r.Flag,
+func reportAnswer(r *store.CoverageReport) coverage.StoredReport {
+	return coverage.StoredReport{ID: r.ID, Repository: r.Repository, SHA: r.SHA, Branch: r.Branch, PR: r.PR, Flag: r.Flag,
 		Format: r.Format, CIJob: r.CIJob, Totals: r.Totals, CreatedAt: r.CreatedAt}
 }

@@ -13,7 +13,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -117,11 +117,11 @@ func (s *Service) spool(body io.Reader, encoding string) (_ *spooled, err error)
 	zw, _ := gzip.NewWriterLevel(sp.raw, gzip.BestSpeed)
 	tr := bufio.NewReaderSize(io.TeeReader(lim, io.MultiWriter(h, zw)), 64<<10)
 
-	head, perr := tr.Peek(len(httpapi.FilesHeader))
+	head, perr := tr.Peek(len(coverage.FilesHeader))
 	if perr != nil && !errors.Is(perr, io.EOF) && !errors.Is(perr, bufio.ErrBufferFull) {
 		return nil, readError(perr, max)
 	}
-	if string(head) == httpapi.FilesHeader || string(head) == strings.TrimSuffix(httpapi.FilesHeader, "\n")+"\r" {
+	if string(head) == coverage.FilesHeader || string(head) == strings.TrimSuffix(coverage.FilesHeader, "\n")+"\r" {
 		if err := readFileList(tr, sp); err != nil {
 			return nil, readError(err, max)
 		}
@@ -150,7 +150,7 @@ func (s *Service) spool(body io.Reader, encoding string) (_ *spooled, err error)
 func readFileList(r *bufio.Reader, sp *spooled) error {
 	sp.hasList = true
 	sp.files = []string{}
-	report := strings.TrimSuffix(httpapi.ReportHeader, "\n")
+	report := strings.TrimSuffix(coverage.ReportHeader, "\n")
 	for n := 1; ; n++ {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
-	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -16,22 +15,22 @@ import (
 
 // CommitFiles returns repo@sha's coverage merged over its sessions, per
 // file. It returns an ENOTFOUND error when the commit has no coverage.
-func (s *Service) CommitFiles(ctx context.Context, repo, sha string) (httpapi.CommitFiles, error) {
+func (s *Service) CommitFiles(ctx context.Context, repo, sha string) (coverage.CommitFiles, error) {
 	c, err := s.Commit(ctx, repo, sha)
 	if err != nil {
-		return httpapi.CommitFiles{}, err
+		return coverage.CommitFiles{}, err
 	}
 	if c.Sessions == 0 {
-		return httpapi.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage", repo, sha)
+		return coverage.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage", repo, sha)
 	}
 	// s.Commit merged any report stored before merging existed.
 	files, err := s.db.CommitFileTotals(ctx, repo, sha)
 	if err != nil {
-		return httpapi.CommitFiles{}, err
+		return coverage.CommitFiles{}, err
 	}
-	out := httpapi.CommitFiles{CommitCoverage: c, Files: make([]httpapi.CoverageFile, 0, len(files))}
+	out := coverage.CommitFiles{Commit: c, Files: make([]coverage.StoredFile, 0, len(files))}
 	for _, f := range files {
-		out.Files = append(out.Files, httpapi.CoverageFile{Path: f.Path, Totals: f.Totals})
+		out.Files = append(out.Files, coverage.StoredFile{Path: f.Path, Totals: f.Totals})
 	}
 	return out, nil
 }
@@ -43,22 +42,22 @@ const maxSourceBytes = 1 << 20
 // sessions, and its source fetched through the App at that sha. It returns
 // an ENOTFOUND error when the commit's coverage has no such file; a source
 // GitHub does not serve is reported in SourceError, not as an error.
-func (s *Service) FileLines(ctx context.Context, repo, sha, path string) (httpapi.FileView, error) {
+func (s *Service) FileLines(ctx context.Context, repo, sha, path string) (coverage.FileView, error) {
 	if _, err := s.db.CommitCoverage(ctx, repo, sha); err != nil { // merges reports stored before merging existed
-		return httpapi.FileView{}, err
+		return coverage.FileView{}, err
 	}
 	merged, err := s.db.CommitFiles(ctx, repo, sha, []string{path})
 	if err != nil {
-		return httpapi.FileView{}, err
+		return coverage.FileView{}, err
 	}
 	f := merged.Files[path]
 	if f == nil {
-		return httpapi.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage for %s", repo, sha, path)
+		return coverage.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "%s@%.12s has no coverage for %s", repo, sha, path)
 	}
-	v := httpapi.FileView{Repository: repo, SHA: sha, Path: path, Totals: coverage.FileTotals(f), Lines: f.Lines}
+	v := coverage.FileView{Repository: repo, SHA: sha, Path: path, Totals: coverage.FileTotals(f), Lines: f.Lines}
 	owner, name, err := patchpanda.ParseFullName(repo)
 	if err != nil {
-		return httpapi.FileView{}, patchpanda.Errorf(patchpanda.EINVALID, "repo %q is not owner/name", repo)
+		return coverage.FileView{}, patchpanda.Errorf(patchpanda.EINVALID, "repo %q is not owner/name", repo)
 	}
 	inst, err := s.db.InstallationFor(ctx, repo)
 	if err != nil || inst == 0 {
@@ -104,8 +103,8 @@ type pullFiles interface {
 // newest commit uploaded for it, with its patch coverage computed from the
 // files GitHub lists (as the PR comment does). It returns an ENOTFOUND
 // error when no coverage was uploaded for the pull request.
-func (s *Service) PullRequest(ctx context.Context, repo string, number int) (httpapi.PullCoverage, error) {
-	out := httpapi.PullCoverage{Repository: repo, Number: number}
+func (s *Service) PullRequest(ctx context.Context, repo string, number int) (coverage.PullRequest, error) {
+	out := coverage.PullRequest{Repository: repo, Number: number}
 	sha, err := s.db.PullRequestCoverageSHA(ctx, repo, number)
 	if err != nil {
 		return out, err

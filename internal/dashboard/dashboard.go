@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -55,13 +55,13 @@ type Sessions interface {
 // Coverage is what the pages read of coverage: the same service calls as
 // GET /api/coverage and the REST API's coverage views.
 type Coverage interface {
-	List(ctx context.Context, f httpapi.CoverageListParams) (httpapi.CoverageList, error)
+	List(ctx context.Context, f coverage.ListParams) (coverage.List, error)
 	httpapi.CoverageViews
 }
 
 // Billing lists billing projects with this month's spending.
 type Billing interface {
-	Projects(ctx context.Context) ([]billingtypes.ProjectStatus, error)
+	Projects(ctx context.Context) ([]patchpanda.BillingProjectStatus, error)
 }
 
 // Options are what New needs. Zero services leave their pages answering

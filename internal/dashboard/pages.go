@@ -8,8 +8,8 @@ import (
 	"strconv"
 
 	"github.com/patchpanda/patchpanda/internal/audit"
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -33,7 +33,7 @@ func repoOf(r *http.Request, u *user) (string, error) {
 
 type repoRow struct {
 	Repository string
-	Latest     httpapi.CommitCoverage
+	Latest     coverage.Commit
 	Branch     string
 }
 
@@ -43,7 +43,7 @@ func (d *Dashboard) repositories(w http.ResponseWriter, r *http.Request, u *user
 	if d.opts.Coverage == nil {
 		return notFound("coverage is not served by this relay")
 	}
-	list, err := d.opts.Coverage.List(r.Context(), httpapi.CoverageListParams{Limit: 500})
+	list, err := d.opts.Coverage.List(r.Context(), coverage.ListParams{Limit: 500})
 	if err != nil {
 		return err
 	}
@@ -70,15 +70,15 @@ func (d *Dashboard) repositories(w http.ResponseWriter, r *http.Request, u *user
 type repoPage struct {
 	Repository string
 	Branch     string
-	Latest     *httpapi.CommitCoverage
-	Commits    []httpapi.CommitCoverage // newest first
+	Latest     *coverage.Commit
+	Commits    []coverage.Commit // newest first
 	Trend      trend
-	Pulls      []httpapi.PullCoverage
+	Pulls      []coverage.PullRequest
 }
 
 // defaultBranch is the branch of the newest upload that belongs to no pull
 // request: uploads from pushes to the default branch.
-func defaultBranch(reports []httpapi.CoverageReport) string {
+func defaultBranch(reports []coverage.StoredReport) string {
 	for _, r := range reports {
 		if r.PR == 0 && r.Branch != "" {
 			return r.Branch
@@ -96,7 +96,7 @@ func (d *Dashboard) repository(w http.ResponseWriter, r *http.Request, u *user) 
 		return notFound("coverage is not served by this relay")
 	}
 	ctx := r.Context()
-	all, err := d.opts.Coverage.List(ctx, httpapi.CoverageListParams{Repo: repo, Limit: 500})
+	all, err := d.opts.Coverage.List(ctx, coverage.ListParams{Repo: repo, Limit: 500})
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (d *Dashboard) repository(w http.ResponseWriter, r *http.Request, u *user) 
 	if p.Branch == "" {
 		p.Branch = defaultBranch(all.Reports)
 	}
-	branch, err := d.opts.Coverage.List(ctx, httpapi.CoverageListParams{Repo: repo, Branch: p.Branch, Limit: 500})
+	branch, err := d.opts.Coverage.List(ctx, coverage.ListParams{Repo: repo, Branch: p.Branch, Limit: 500})
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (d *Dashboard) repository(w http.ResponseWriter, r *http.Request, u *user) 
 }
 
 type commitPage struct {
-	httpapi.CommitFiles
+	coverage.CommitFiles
 }
 
 func (d *Dashboard) commit(w http.ResponseWriter, r *http.Request, u *user) error {
@@ -174,7 +174,7 @@ type sourceLine struct {
 }
 
 type filePage struct {
-	httpapi.FileView
+	coverage.FileView
 	Rows []sourceLine
 }
 
@@ -227,7 +227,7 @@ func (d *Dashboard) file(w http.ResponseWriter, r *http.Request, u *user) error 
 }
 
 type pullPage struct {
-	httpapi.PullCoverage
+	coverage.PullRequest
 	Jobs []*patchpanda.Job
 }
 
@@ -247,7 +247,7 @@ func (d *Dashboard) pull(w http.ResponseWriter, r *http.Request, u *user) error 
 	if err != nil {
 		return err
 	}
-	p := pullPage{PullCoverage: pc}
+	p := pullPage{PullRequest: pc}
 	if d.opts.Jobs != nil {
 		js, _, err := d.opts.Jobs.List(r.Context(), patchpanda.JobFilter{Repository: repo, Limit: 200})
 		if err != nil {
@@ -399,7 +399,9 @@ func (d *Dashboard) billing(w http.ResponseWriter, r *http.Request, u *user) err
 	if err != nil {
 		return err
 	}
-	d.render(w, r, http.StatusOK, "billing", u, struct{ Projects []billingtypes.ProjectStatus }{ps})
+	d.render(w, r, http.StatusOK, "billing", u, struct {
+		Projects []patchpanda.BillingProjectStatus
+	}{ps})
 	return nil
 }
 

@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/audit"
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/dashboard"
-	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/keys"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
@@ -105,14 +104,16 @@ func TestAuditPageSaysWhetherTheChainVerifies(t *testing.T) {
 	}
 }
 
-type fakeBilling []billingtypes.ProjectStatus
+type fakeBilling []patchpanda.BillingProjectStatus
 
-func (f fakeBilling) Projects(context.Context) ([]billingtypes.ProjectStatus, error) { return f, nil }
+func (f fakeBilling) Projects(context.Context) ([]patchpanda.BillingProjectStatus, error) {
+	return f, nil
+}
 
 func TestBillingPageShowsEachProjectsMonth(t *testing.T) {
 	month := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	e := setup(t, mona, func(o *dashboard.Options) {
-		o.Billing = fakeBilling{{Project: billingtypes.Project{ID: 1, Name: "platform", BudgetMicros: 50_000_000}, Month: month,
+		o.Billing = fakeBilling{{BillingProject: patchpanda.BillingProject{ID: 1, Name: "platform", BudgetMicros: 50_000_000}, Month: month,
 			SpentMicros: 12_340_000, Repositories: []string{"acme/api", "acme/web"}}}
 	})
 	if code := e.get("/ui/billing"); code != http.StatusOK {
@@ -128,27 +129,27 @@ func TestBillingPageShowsEachProjectsMonth(t *testing.T) {
 // fakeCoverage records which repositories the pages asked about.
 type fakeCoverage struct{ asked []string }
 
-func (f *fakeCoverage) List(ctx context.Context, p httpapi.CoverageListParams) (httpapi.CoverageList, error) {
+func (f *fakeCoverage) List(ctx context.Context, p coverage.ListParams) (coverage.List, error) {
 	f.asked = append(f.asked, p.Repo)
-	return httpapi.CoverageList{Reports: []httpapi.CoverageReport{
+	return coverage.List{Reports: []coverage.StoredReport{
 		{Repository: "acme/api", SHA: strings.Repeat("a", 40), Branch: "main"},
 		{Repository: "other/api", SHA: strings.Repeat("b", 40), Branch: "main"},
 	}}, nil
 }
 
-func (f *fakeCoverage) CommitFiles(ctx context.Context, repo, sha string) (httpapi.CommitFiles, error) {
+func (f *fakeCoverage) CommitFiles(ctx context.Context, repo, sha string) (coverage.CommitFiles, error) {
 	f.asked = append(f.asked, repo)
-	return httpapi.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return coverage.CommitFiles{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
-func (f *fakeCoverage) FileLines(ctx context.Context, repo, sha, path string) (httpapi.FileView, error) {
+func (f *fakeCoverage) FileLines(ctx context.Context, repo, sha, path string) (coverage.FileView, error) {
 	f.asked = append(f.asked, repo)
-	return httpapi.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return coverage.FileView{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
-func (f *fakeCoverage) PullRequest(ctx context.Context, repo string, n int) (httpapi.PullCoverage, error) {
+func (f *fakeCoverage) PullRequest(ctx context.Context, repo string, n int) (coverage.PullRequest, error) {
 	f.asked = append(f.asked, repo)
-	return httpapi.PullCoverage{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
+	return coverage.PullRequest{}, patchpanda.Errorf(patchpanda.ENOTFOUND, "no coverage")
 }
 
 func TestViewerNeverReachesCoverageOfOtherRepositories(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/ratelimit"
@@ -249,7 +248,7 @@ func Render(j *patchpanda.Job) githubapp.CheckRunOptions {
 	fmt.Fprintf(&sb, "**Outcome:** %s\n\n", outcome)
 	fmt.Fprintf(&sb, "| | |\n| --- | --- |\n| Asked by | @%s (%s) |\n| Job | `%s`, attempt %d |\n", j.RequestedBy, j.Trigger, j.ID, j.Attempt)
 	if j.CostMicros > 0 {
-		fmt.Fprintf(&sb, "| Cost | $%s |\n", billingtypes.FormatUSD(j.CostMicros))
+		fmt.Fprintf(&sb, "| Cost | $%s |\n", patchpanda.FormatUSD(j.CostMicros))
 	}
 	if j.BillingProject != "" {
 		fmt.Fprintf(&sb, "| Billing project | %s |\n", j.BillingProject)

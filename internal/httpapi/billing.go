@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -17,23 +16,23 @@ import (
 type BillingService interface {
 	// CreateProject returns EINVALID for a bad name or budget and ECONFLICT
 	// for a taken name.
-	CreateProject(ctx context.Context, name string, budgetMicros int64, by string) (billingtypes.ProjectStatus, error)
-	Projects(ctx context.Context) ([]billingtypes.ProjectStatus, error)
+	CreateProject(ctx context.Context, name string, budgetMicros int64, by string) (patchpanda.BillingProjectStatus, error)
+	Projects(ctx context.Context) ([]patchpanda.BillingProjectStatus, error)
 	// Project returns ENOTFOUND for an unknown id.
-	Project(ctx context.Context, id int64) (billingtypes.ProjectStatus, error)
+	Project(ctx context.Context, id int64) (patchpanda.BillingProjectStatus, error)
 	// UpdateProject returns EINVALID, ENOTFOUND or ECONFLICT (name taken).
-	UpdateProject(ctx context.Context, id int64, u billingtypes.ProjectUpdate, by string) (billingtypes.ProjectStatus, error)
+	UpdateProject(ctx context.Context, id int64, u patchpanda.BillingProjectUpdate, by string) (patchpanda.BillingProjectStatus, error)
 	// Bind returns EINVALID, ENOTFOUND or ECONFLICT (bound elsewhere).
-	Bind(ctx context.Context, projectID int64, repo, by string) (billingtypes.Binding, error)
+	Bind(ctx context.Context, projectID int64, repo, by string) (patchpanda.RepositoryBinding, error)
 	// Unbind returns ENOTFOUND when repo is not bound to the project.
 	Unbind(ctx context.Context, projectID int64, repo, by string) error
 	// ProviderKeys returns ENOTFOUND for an unknown project.
-	ProviderKeys(ctx context.Context, projectID int64) ([]billingtypes.ProviderKey, error)
+	ProviderKeys(ctx context.Context, projectID int64) ([]patchpanda.ProviderKey, error)
 	// AddProviderKey returns EINVALID (also when no secrets keeper is
 	// configured), ENOTFOUND or ECONFLICT; it never returns the key.
-	AddProviderKey(ctx context.Context, projectID int64, provider, name, plaintext, by string) (billingtypes.ProviderKey, error)
+	AddProviderKey(ctx context.Context, projectID int64, provider, name, plaintext, by string) (patchpanda.ProviderKey, error)
 	// RevokeProviderKey returns ENOTFOUND when the project has no such key.
-	RevokeProviderKey(ctx context.Context, projectID, keyID int64, by string) (billingtypes.ProviderKey, error)
+	RevokeProviderKey(ctx context.Context, projectID, keyID int64, by string) (patchpanda.ProviderKey, error)
 }
 
 // BillingRoutes returns a Server.Routes entry serving the billing API
@@ -57,7 +56,7 @@ func BillingRoutes(b BillingService) func(mux *http.ServeMux, s *Server) {
 
 // Amount is an amount of US dollars in a request: a JSON string such as
 // "12.34" or a JSON number, either parsed exactly as decimal text (never
-// through a float) by billingtypes.ParseUSD.
+// through a float) by patchpanda.ParseUSD.
 type Amount string
 
 // UnmarshalJSON takes a JSON string or number. It returns an error for any
@@ -83,7 +82,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 // naming the field for anything but a non-negative amount with at most six
 // decimal places.
 func (a Amount) Micros(field string) (int64, error) {
-	m, err := billingtypes.ParseUSD(string(a))
+	m, err := patchpanda.ParseUSD(string(a))
 	if err != nil {
 		return 0, patchpanda.Errorf(patchpanda.EINVALID, "%s: %s", field, patchpanda.ErrorMessage(err))
 	}
@@ -145,18 +144,18 @@ type AddProviderKeyRequest struct {
 
 // ProviderKeyList answers GET /api/admin/billing/projects/{id}/provider-keys.
 type ProviderKeyList struct {
-	ProviderKeys []billingtypes.ProviderKey `json:"provider_keys"`
+	ProviderKeys []patchpanda.ProviderKey `json:"provider_keys"`
 }
 
 // NewBillingProject converts a project's status to its API shape.
-func NewBillingProject(st billingtypes.ProjectStatus) BillingProject {
+func NewBillingProject(st patchpanda.BillingProjectStatus) BillingProject {
 	out := BillingProject{
 		ID: st.ID, Name: st.Name, BudgetMicros: st.BudgetMicros,
-		Month: st.Month.Format("2006-01"), SpentMicros: st.SpentMicros, SpentUSD: billingtypes.FormatUSD(st.SpentMicros),
+		Month: st.Month.Format("2006-01"), SpentMicros: st.SpentMicros, SpentUSD: patchpanda.FormatUSD(st.SpentMicros),
 		OverBudget: st.OverBudget(), Repositories: st.Repositories, CreatedAt: st.CreatedAt,
 	}
 	if st.BudgetMicros > 0 {
-		b := billingtypes.FormatUSD(st.BudgetMicros)
+		b := patchpanda.FormatUSD(st.BudgetMicros)
 		out.BudgetUSD = &b
 	}
 	if out.Repositories == nil {
@@ -225,7 +224,7 @@ func (h *billingHandlers) update(w http.ResponseWriter, r *http.Request) error {
 	if err := h.s.Decode(w, r, &req); err != nil {
 		return err
 	}
-	u := billingtypes.ProjectUpdate{Name: req.Name}
+	u := patchpanda.BillingProjectUpdate{Name: req.Name}
 	if req.BudgetUSD != nil {
 		m, err := req.BudgetUSD.Micros("budget_usd")
 		if err != nil {
@@ -287,7 +286,7 @@ func (h *billingHandlers) listProviderKeys(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	if ks == nil {
-		ks = []billingtypes.ProviderKey{}
+		ks = []patchpanda.ProviderKey{}
 	}
 	h.s.JSON(w, http.StatusOK, ProviderKeyList{ProviderKeys: ks})
 	return nil

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -43,8 +42,8 @@ func (c *Client) UpdateBillingProject(ctx context.Context, id int64, req UpdateB
 }
 
 // BindRepository binds a repository ("owner/name") to a project.
-func (c *Client) BindRepository(ctx context.Context, id int64, repo string) (billingtypes.Binding, error) {
-	var out billingtypes.Binding
+func (c *Client) BindRepository(ctx context.Context, id int64, repo string) (patchpanda.RepositoryBinding, error) {
+	var out patchpanda.RepositoryBinding
 	err := c.Do(ctx, http.MethodPost, billingProjectPath(id)+"/repositories", nil, BindRepositoryRequest{Repository: repo}, &out)
 	return out, err
 }
@@ -60,7 +59,7 @@ func (c *Client) UnbindRepository(ctx context.Context, id int64, repo string) er
 }
 
 // ProviderKeys lists a project's provider keys (never the keys themselves).
-func (c *Client) ProviderKeys(ctx context.Context, id int64) ([]billingtypes.ProviderKey, error) {
+func (c *Client) ProviderKeys(ctx context.Context, id int64) ([]patchpanda.ProviderKey, error) {
 	var out ProviderKeyList
 	err := c.Do(ctx, http.MethodGet, billingProjectPath(id)+"/provider-keys", nil, nil, &out)
 	return out.ProviderKeys, err
@@ -68,15 +67,15 @@ func (c *Client) ProviderKeys(ctx context.Context, id int64) ([]billingtypes.Pro
 
 // AddProviderKey stores a provider key for a project; the answer describes
 // it without the key.
-func (c *Client) AddProviderKey(ctx context.Context, id int64, req AddProviderKeyRequest) (billingtypes.ProviderKey, error) {
-	var out billingtypes.ProviderKey
+func (c *Client) AddProviderKey(ctx context.Context, id int64, req AddProviderKeyRequest) (patchpanda.ProviderKey, error) {
+	var out patchpanda.ProviderKey
 	err := c.Do(ctx, http.MethodPost, billingProjectPath(id)+"/provider-keys", nil, req, &out)
 	return out, err
 }
 
 // RevokeProviderKey revokes a project's provider key.
-func (c *Client) RevokeProviderKey(ctx context.Context, id, keyID int64) (billingtypes.ProviderKey, error) {
-	var out billingtypes.ProviderKey
+func (c *Client) RevokeProviderKey(ctx context.Context, id, keyID int64) (patchpanda.ProviderKey, error) {
+	var out patchpanda.ProviderKey
 	err := c.Do(ctx, http.MethodDelete, billingProjectPath(id)+"/provider-keys/"+strconv.FormatInt(keyID, 10), nil, nil, &out)
 	return out, err
 }

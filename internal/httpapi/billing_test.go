@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtest"
+	"github.com/patchpanda/patchpanda/internal/apitest"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -42,7 +42,7 @@ func amount(s string) *httpapi.Amount { a := httpapi.Amount(s); return &a }
 
 func TestBillingAPI(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	rec := &recorder{}
 	c := env.Client()
 	c.HTTP = &http.Client{Transport: rec}
@@ -193,7 +193,7 @@ func TestBillingAPI(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 // raw sends body with the admin key and decodes a 2xx answer into out.
-func raw(t *testing.T, env *billingtest.Env, method, path, body string, out any) int {
+func raw(t *testing.T, env *apitest.Env, method, path, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, env.URL+path, strings.NewReader(body))
 	if err != nil {

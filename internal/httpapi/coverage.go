@@ -8,48 +8,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/limits"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
-
-// CoverageUploadParams are the query parameters of POST /api/coverage, as
-// the handler read them (see coverage_types.go for the contract).
-type CoverageUploadParams struct {
-	Repo   string // owner/name
-	SHA    string
-	Branch string
-	PR     int
-	Flag   string
-	Format string // "" detects it from the content
-	Root   string // stripped from the front of report paths
-	Prefix string // put in front of relative report paths
-	CIJob  string
-	// Module is the Go module path (module=), for Go coverprofiles when
-	// the relay cannot read go.mod itself; ModuleDir (module_dir=) is the
-	// repository directory holding that go.mod.
-	Module    string
-	ModuleDir string
-	// ContentEncoding is the request's Content-Encoding ("" or "gzip").
-	ContentEncoding string
-}
-
-// CoverageListParams are the filters of GET /api/coverage.
-type CoverageListParams struct {
-	Repo, Branch, SHA, Flag string
-	Cursor                  string
-	Limit                   int
-}
 
 // CoverageService stores and serves coverage reports.
 type CoverageService interface {
 	// Upload ingests one report for p; created is false for an identical
 	// re-upload (Duplicate set in the answer).
-	Upload(ctx context.Context, p *patchpanda.Principal, params CoverageUploadParams, body io.Reader) (res CoverageUpload, created bool, err error)
-	List(ctx context.Context, f CoverageListParams) (CoverageList, error)
+	Upload(ctx context.Context, p *patchpanda.Principal, params coverage.UploadParams, body io.Reader) (res coverage.Upload, created bool, err error)
+	List(ctx context.Context, f coverage.ListParams) (coverage.List, error)
 	// Report returns one report with per-file totals; with lines, one
 	// page of its files with their lines, from cursor ("" for the first;
 	// the answer's Next for the following).
-	Report(ctx context.Context, id int64, lines bool, cursor string) (CoverageReport, error)
+	Report(ctx context.Context, id int64, lines bool, cursor string) (coverage.StoredReport, error)
 	// MaxUploadBytes bounds an upload's body (compressed or not).
 	MaxUploadBytes() int64
 }
@@ -61,7 +34,14 @@ type RetryAfterError interface {
 	RetryAfter() time.Duration
 }
 
-// CoverageRoutes serves the coverage API over svc.
+// CoverageRoutes serves the coverage API over svc. The contract of an
+// upload, shared with ppctl (Client.UploadCoverage):
+//
+//	POST /api/coverage?repo=OWNER/NAME&sha=SHA[&branch=B][&pr=N][&flag=F][&format=F][&root=DIR][&prefix=DIR][&ci_job=ID][&module=M][&module_dir=DIR]
+//
+// The body is the raw report (Content-Encoding: gzip allowed), optionally
+// after the repository's file list (coverage.FilesHeader). The answer is a
+// coverage.Upload: 201 for a new report, 200 for an identical re-upload.
 func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 	return func(mux *http.ServeMux, s *Server) {
 		mux.Handle("POST /api/coverage", s.Require(patchpanda.ScopeCoverageWrite, func(w http.ResponseWriter, r *http.Request) error {
@@ -101,7 +81,7 @@ func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 		}))
 		mux.Handle("GET /api/coverage", s.Require(patchpanda.ScopeCoverageRead, func(w http.ResponseWriter, r *http.Request) error {
 			q := r.URL.Query()
-			f := CoverageListParams{Repo: q.Get("repo"), Branch: q.Get("branch"), SHA: q.Get("sha"), Flag: q.Get("flag"), Cursor: q.Get("cursor")}
+			f := coverage.ListParams{Repo: q.Get("repo"), Branch: q.Get("branch"), SHA: q.Get("sha"), Flag: q.Get("flag"), Cursor: q.Get("cursor")}
 			if _, err := queryRepository(r, "repo"); err != nil {
 				return err
 			}
@@ -157,9 +137,9 @@ func CoverageRoutes(svc CoverageService) func(*http.ServeMux, *Server) {
 
 // uploadParams reads POST /api/coverage's query, returning an EINVALID
 // error naming a malformed parameter. The service checks the values.
-func uploadParams(r *http.Request) (CoverageUploadParams, error) {
+func uploadParams(r *http.Request) (coverage.UploadParams, error) {
 	q := r.URL.Query()
-	p := CoverageUploadParams{
+	p := coverage.UploadParams{
 		Repo: q.Get("repo"), SHA: q.Get("sha"), Branch: q.Get("branch"), Flag: q.Get("flag"), Format: q.Get("format"),
 		Root: q.Get("root"), Prefix: q.Get("prefix"), CIJob: q.Get("ci_job"), Module: q.Get("module"), ModuleDir: q.Get("module_dir"),
 		ContentEncoding: strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))),

@@ -12,11 +12,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 // CoverageUploadOptions are the query parameters of one coverage upload (see
-// the contract in coverage_types.go) and how hard to try.
+// the contract at CoverageRoutes) and how hard to try.
 type CoverageUploadOptions struct {
 	Repo   string // OWNER/NAME; required
 	SHA    string // the commit; required
@@ -107,9 +108,9 @@ func (r Retry) sleep(ctx context.Context, d time.Duration) error {
 // memory whole. Failed tries are repeated as o.Retry says. Errors are
 // *patchpanda.Error values with the relay's code (EUNAVAILABLE when it
 // cannot be reached), errors from body wrapped as they are, or ctx's error.
-func (c *Client) UploadCoverage(ctx context.Context, o CoverageUploadOptions, body func() (io.ReadCloser, error)) (CoverageUpload, error) {
+func (c *Client) UploadCoverage(ctx context.Context, o CoverageUploadOptions, body func() (io.ReadCloser, error)) (coverage.Upload, error) {
 	if o.Repo == "" || o.SHA == "" {
-		return CoverageUpload{}, patchpanda.Errorf(patchpanda.EINVALID, "a coverage upload needs a repository and a commit sha")
+		return coverage.Upload{}, patchpanda.Errorf(patchpanda.EINVALID, "a coverage upload needs a repository and a commit sha")
 	}
 	q := o.Query()
 	attempts := o.Retry.attempts()
@@ -119,13 +120,13 @@ func (c *Client) UploadCoverage(ctx context.Context, o CoverageUploadOptions, bo
 			return res, nil
 		}
 		if !retry {
-			return CoverageUpload{}, err
+			return coverage.Upload{}, err
 		}
 		if attempt >= attempts {
-			return CoverageUpload{}, gaveUp(err, attempt)
+			return coverage.Upload{}, gaveUp(err, attempt)
 		}
 		if wait > maxRetryAfter {
-			return CoverageUpload{}, err
+			return coverage.Upload{}, err
 		}
 		if wait <= 0 {
 			wait = patchpanda.Backoff(attempt)
@@ -134,7 +135,7 @@ func (c *Client) UploadCoverage(ctx context.Context, o CoverageUploadOptions, bo
 			o.Retry.OnRetry(attempt, wait, err)
 		}
 		if err := o.Retry.sleep(ctx, wait); err != nil {
-			return CoverageUpload{}, err
+			return coverage.Upload{}, err
 		}
 	}
 }
@@ -154,10 +155,10 @@ var errBodyAbandoned = errors.New("httpapi: request body no longer read")
 
 // uploadOnce makes one try. It reports whether the failure is worth another
 // try and how long the relay asked to wait (0 when it did not say).
-func (c *Client) uploadOnce(ctx context.Context, q url.Values, body func() (io.ReadCloser, error)) (_ CoverageUpload, wait time.Duration, retry bool, _ error) {
+func (c *Client) uploadOnce(ctx context.Context, q url.Values, body func() (io.ReadCloser, error)) (_ coverage.Upload, wait time.Duration, retry bool, _ error) {
 	rc, err := body()
 	if err != nil {
-		return CoverageUpload{}, 0, false, err
+		return coverage.Upload{}, 0, false, err
 	}
 	pr, pw := io.Pipe()
 	var bodyErr error // set by the goroutine before done closes
@@ -187,7 +188,7 @@ func (c *Client) uploadOnce(ctx context.Context, q url.Values, body func() (io.R
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/api/coverage?"+q.Encode(), pr)
 	if err != nil {
 		finish()
-		return CoverageUpload{}, 0, false, patchpanda.Errorf(patchpanda.EINVALID, "relay URL %q: %v", c.BaseURL, err)
+		return coverage.Upload{}, 0, false, patchpanda.Errorf(patchpanda.EINVALID, "relay URL %q: %v", c.BaseURL, err)
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("Content-Encoding", "gzip")
@@ -205,26 +206,26 @@ func (c *Client) uploadOnce(ctx context.Context, q url.Values, body func() (io.R
 	resp, err := hc.Do(req)
 	if err != nil {
 		if berr := finish(); berr != nil {
-			return CoverageUpload{}, 0, false, readErr(berr)
+			return coverage.Upload{}, 0, false, readErr(berr)
 		}
 		if ctx.Err() != nil {
-			return CoverageUpload{}, 0, false, ctx.Err()
+			return coverage.Upload{}, 0, false, ctx.Err()
 		}
-		return CoverageUpload{}, 0, true, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "cannot reach the relay at %s: %v", c.BaseURL, err)
+		return coverage.Upload{}, 0, true, patchpanda.Errorf(patchpanda.EUNAVAILABLE, "cannot reach the relay at %s: %v", c.BaseURL, err)
 	}
 	defer resp.Body.Close()
 	berr := finish()
 	if resp.StatusCode >= 300 {
 		retry = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-		return CoverageUpload{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()), retry, decodeError(resp)
+		return coverage.Upload{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()), retry, decodeError(resp)
 	}
 	if berr != nil {
 		// The relay answered without all of the body; do not trust it.
-		return CoverageUpload{}, 0, false, readErr(berr)
+		return coverage.Upload{}, 0, false, readErr(berr)
 	}
-	var out CoverageUpload
+	var out coverage.Upload
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return CoverageUpload{}, 0, false, fmt.Errorf("httpapi: decode answer of POST /api/coverage: %w", err)
+		return coverage.Upload{}, 0, false, fmt.Errorf("httpapi: decode answer of POST /api/coverage: %w", err)
 	}
 	return out, 0, false, nil
 }

@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/patchpanda/patchpanda/internal/coverage"
 )
 
 // CoverageReports lists one page of stored coverage reports, with the
 // merged coverage of the commits on it. It returns the relay's error as a
 // *patchpanda.Error.
-func (c *Client) CoverageReports(ctx context.Context, f CoverageListParams) (CoverageList, error) {
+func (c *Client) CoverageReports(ctx context.Context, f coverage.ListParams) (coverage.List, error) {
 	q := url.Values{}
 	set := func(k, v string) {
 		if v != "" {
@@ -25,7 +27,7 @@ func (c *Client) CoverageReports(ctx context.Context, f CoverageListParams) (Cov
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out CoverageList
+	var out coverage.List
 	err := c.Do(ctx, http.MethodGet, "/api/coverage", q, nil, &out)
 	return out, err
 }
@@ -35,7 +37,7 @@ func (c *Client) CoverageReports(ctx context.Context, f CoverageListParams) (Cov
 // cursor ("" for the first page; the answer's Next for the next). It
 // returns the relay's error as a *patchpanda.Error (ENOTFOUND for an
 // unknown id).
-func (c *Client) CoverageReport(ctx context.Context, id int64, lines bool, cursor string) (CoverageReport, error) {
+func (c *Client) CoverageReport(ctx context.Context, id int64, lines bool, cursor string) (coverage.StoredReport, error) {
 	var q url.Values
 	if lines {
 		q = url.Values{"lines": {"1"}}
@@ -43,7 +45,7 @@ func (c *Client) CoverageReport(ctx context.Context, id int64, lines bool, curso
 			q.Set("cursor", cursor)
 		}
 	}
-	var out CoverageReport
+	var out coverage.StoredReport
 	err := c.Do(ctx, http.MethodGet, "/api/coverage/"+strconv.FormatInt(id, 10), q, nil, &out)
 	return out, err
 }

@@ -9,54 +9,16 @@ import (
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-// CommitFiles answers GET /api/coverage/commits/{owner}/{name}/{sha}: the
-// commit's coverage merged over its uploads, with each file's totals.
-type CommitFiles struct {
-	CommitCoverage
-	Files []CoverageFile `json:"files"` // sorted by path, without lines
-}
-
-// FileView answers GET /api/coverage/commits/{owner}/{name}/{sha}/file:
-// one file's merged line hits and, when GitHub could serve it through the
-// App, its source at that commit.
-type FileView struct {
-	Repository string          `json:"repository"`
-	SHA        string          `json:"sha"`
-	Path       string          `json:"path"`
-	Totals     coverage.Totals `json:"totals"`
-	Lines      []coverage.Line `json:"lines"`
-	// Source is the file's text at SHA, one string per line; absent with
-	// SourceError saying why when it could not be fetched.
-	Source      []string `json:"source,omitempty"`
-	SourceError string   `json:"source_error,omitempty"`
-}
-
-// PullCoverage answers GET /api/coverage/pulls/{owner}/{name}/{number}:
-// the coverage of the newest commit uploaded for the pull request, and the
-// patch coverage of the lines it adds.
-type PullCoverage struct {
-	Repository string         `json:"repository"`
-	Number     int            `json:"number"`
-	Title      string         `json:"title,omitempty"`
-	State      string         `json:"state,omitempty"` // "open" or "closed"; absent when GitHub was not asked
-	HTMLURL    string         `json:"html_url,omitempty"`
-	Commit     CommitCoverage `json:"commit"`
-	// Patch is absent with PatchError saying why when the changed files
-	// could not be listed.
-	Patch      *coverage.Patch `json:"patch,omitempty"`
-	PatchError string          `json:"patch_error,omitempty"`
-}
-
 // CoverageViews serves a commit's files, a file's lines and a pull
 // request's patch coverage (internal/coveragesvc); the dashboard shows the
 // same answers.
 type CoverageViews interface {
 	// CommitFiles returns ENOTFOUND when the commit has no coverage.
-	CommitFiles(ctx context.Context, repo, sha string) (CommitFiles, error)
+	CommitFiles(ctx context.Context, repo, sha string) (coverage.CommitFiles, error)
 	// FileLines returns ENOTFOUND when the commit's coverage lacks path.
-	FileLines(ctx context.Context, repo, sha, path string) (FileView, error)
+	FileLines(ctx context.Context, repo, sha, path string) (coverage.FileView, error)
 	// PullRequest returns ENOTFOUND when nothing was uploaded for it.
-	PullRequest(ctx context.Context, repo string, number int) (PullCoverage, error)
+	PullRequest(ctx context.Context, repo string, number int) (coverage.PullRequest, error)
 }
 
 // CoverageViewRoutes serves the coverage views over svc to keys with

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtest"
+	"github.com/patchpanda/patchpanda/internal/apitest"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -48,7 +48,7 @@ func call(t *testing.T, base, key, method, path, body string) (int, string) {
 
 func TestPathIdsAreWholeNumbers(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	var target patchpanda.APIKey
 	for range 7 {
 		k, _, err := env.Keys.Create(ctx, "k", []patchpanda.Scope{patchpanda.ScopeJobsRead}, 0, "test")
@@ -75,7 +75,7 @@ func TestPathIdsAreWholeNumbers(t *testing.T) {
 		t.Run(tc.name+" is 400", func(t *testing.T) {
 			n := id
 			if strings.Contains(tc.path, "projects") {
-				n = p.Project.ID
+				n = p.ID
 			}
 			path := strings.Replace(tc.path, "{id}", itoa(n), 1)
 			path = strings.Replace(path, "%%20", "%20", 1)
@@ -105,12 +105,12 @@ func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
 
 func TestFreeTextIsCappedWithTheFieldAndLimitNamed(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	p, err := env.Billing.CreateProject(ctx, "acme", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	proj := "/api/admin/billing/projects/" + itoa(p.Project.ID)
+	proj := "/api/admin/billing/projects/" + itoa(p.ID)
 	huge := strings.Repeat("k", 900<<10)
 	body := func(v any) string { return string(mustJSON(v)) }
 	for _, tc := range []struct {
@@ -158,7 +158,7 @@ func (r *reports) Report(ctx context.Context, id, lease string, ev patchpanda.Wo
 
 func TestWorkerEventTextIsCapped(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	_, worker, err := env.Keys.Create(ctx, "w", []patchpanda.Scope{patchpanda.ScopeWorker}, 0, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +218,7 @@ func (c *jobCalls) Token(ctx context.Context, id, lease string, who *patchpanda.
 
 func TestJobIdsInPathsAreChecked(t *testing.T) {
 	ctx := context.Background()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	_, key, err := env.Keys.Create(ctx, "w", []patchpanda.Scope{patchpanda.ScopeJobsRead, patchpanda.ScopeJobsWrite, patchpanda.ScopeWorker}, 0, "test")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/webhook"
@@ -164,13 +165,13 @@ type parkedUploads struct {
 	release chan struct{}
 }
 
-func (p *parkedUploads) Upload(ctx context.Context, _ *patchpanda.Principal, _ httpapi.CoverageUploadParams, body io.Reader) (httpapi.CoverageUpload, bool, error) {
+func (p *parkedUploads) Upload(ctx context.Context, _ *patchpanda.Principal, _ coverage.UploadParams, body io.Reader) (coverage.Upload, bool, error) {
 	p.in <- struct{}{}
 	select {
 	case <-p.release:
 	case <-ctx.Done():
 	}
-	return httpapi.CoverageUpload{}, true, nil
+	return coverage.Upload{}, true, nil
 }
 
 func (p *parkedUploads) MaxUploadBytes() int64 { return 1 << 20 }

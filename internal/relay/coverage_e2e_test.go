@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/feedback"
 	"github.com/patchpanda/patchpanda/internal/githubtest"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -35,10 +36,10 @@ func TestCoverageOnAPullRequestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		ci := httpapi.NewClient(w.relay.URL(), key)
-		upload := func(flag string, hits ...int) httpapi.CoverageUpload {
+		upload := func(flag string, hits ...int) coverage.Upload {
 			t.Helper()
 			var b strings.Builder
-			b.WriteString(httpapi.FilesHeader + "pkg/a.go\nREADME.md\n" + httpapi.ReportHeader + "TN:\nSF:/runner/work/widgets/pkg/a.go\n")
+			b.WriteString(coverage.FilesHeader + "pkg/a.go\nREADME.md\n" + coverage.ReportHeader + "TN:\nSF:/runner/work/widgets/pkg/a.go\n")
 			for i, h := range hits {
 				fmt.Fprintf(&b, "DA:%d,%d\n", i+1, h)
 			}

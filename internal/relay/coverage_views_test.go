@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/patchpanda/patchpanda/internal/coverage"
-	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -45,11 +44,11 @@ func TestCoverageViewsOverREST(t *testing.T) {
 	}
 	commit := "/api/coverage/commits/acme/widgets/" + mainSHAs[2]
 
-	var c httpapi.CommitFiles
+	var c coverage.CommitFiles
 	if code := get(reader, commit, &c); code != http.StatusOK || len(c.Files) != 2 || c.Files[0].Path != "pkg/a.go" || c.Sessions != 1 {
 		t.Errorf("commit files: %d %+v", code, c)
 	}
-	var f httpapi.FileView
+	var f coverage.FileView
 	if code := get(reader, commit+"/file?path="+url.QueryEscape("pkg/a.go"), &f); code != http.StatusOK {
 		t.Fatalf("file: %d", code)
 	}
@@ -59,7 +58,7 @@ func TestCoverageViewsOverREST(t *testing.T) {
 	if i := slices.IndexFunc(f.Lines, func(l coverage.Line) bool { return l.Number == 4 }); i < 0 || f.Lines[i].Hits != 0 {
 		t.Errorf("line 4 of %+v, want it missed", f.Lines)
 	}
-	var p httpapi.PullCoverage
+	var p coverage.PullRequest
 	if code := get(reader, "/api/coverage/pulls/acme/widgets/7", &p); code != http.StatusOK || p.Patch == nil {
 		t.Fatalf("pull: %d %+v", code, p)
 	}

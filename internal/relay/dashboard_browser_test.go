@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/dashboard/oidctest"
 	"github.com/patchpanda/patchpanda/internal/githubtest"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -238,7 +239,7 @@ func seedDashboard(t *testing.T, w *world) {
 	upload := func(sha, branch string, pr int, hits ...int) {
 		t.Helper()
 		var b strings.Builder
-		b.WriteString(httpapi.FilesHeader + "pkg/a.go\npkg/b.go\n" + httpapi.ReportHeader + "TN:\nSF:pkg/a.go\n")
+		b.WriteString(coverage.FilesHeader + "pkg/a.go\npkg/b.go\n" + coverage.ReportHeader + "TN:\nSF:pkg/a.go\n")
 		for i, h := range hits {
 			fmt.Fprintf(&b, "DA:%d,%d\n", i+3, h)
 		}

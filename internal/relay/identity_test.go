@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/actionsoidc/actionsoidctest"
+	"github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/relay"
@@ -58,7 +59,7 @@ func TestRepositoriesAreKnownByIdThroughRenameTransferAndRecreation(t *testing.T
 		}
 		history := func(repo string) string {
 			t.Helper()
-			list, err := httpapi.NewClient(w.relay.URL(), key).CoverageReports(ctx, httpapi.CoverageListParams{Repo: repo})
+			list, err := httpapi.NewClient(w.relay.URL(), key).CoverageReports(ctx, coverage.ListParams{Repo: repo})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +118,7 @@ func TestRepositoriesAreKnownByIdThroughRenameTransferAndRecreation(t *testing.T
 			t.Fatalf("Actions upload after the transfer: %d", st)
 		}
 		check("newco/widgets", "e,d")
-		if rep, err := httpapi.NewClient(w.relay.URL(), key).CoverageReports(ctx, httpapi.CoverageListParams{Repo: "Acme/Widgets"}); err != nil || len(rep.Reports) != 0 {
+		if rep, err := httpapi.NewClient(w.relay.URL(), key).CoverageReports(ctx, coverage.ListParams{Repo: "Acme/Widgets"}); err != nil || len(rep.Reports) != 0 {
 			t.Errorf("the name acme/widgets after the transfer: %v, %v", rep.Reports, err)
 		}
 	})

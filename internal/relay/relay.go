@@ -66,6 +66,13 @@ type Relay struct {
 	wg      sync.WaitGroup
 }
 
+// The coverage service reaches the REST API only through the interfaces
+// httpapi declares for it (coveragesvc does not import httpapi).
+var (
+	_ httpapi.CoverageService = (*coveragesvc.Service)(nil)
+	_ httpapi.CoverageViews   = (*coveragesvc.Service)(nil)
+)
+
 // Open opens the database (migrating it unless told not to), wires the
 // services and binds the listen address. It returns an error naming the
 // setting or dependency at fault.

@@ -145,7 +145,7 @@ func TestReplaysAndReRunsPassTheSameGatesOverHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.relay.Billing.Bind(ctx, p.Project.ID, repo, "test"); err != nil {
+		if _, err := w.relay.Billing.Bind(ctx, p.ID, repo, "test"); err != nil {
 			t.Fatal(err)
 		}
 		w.comment("alice", "/patchpanda generate")

@@ -11,14 +11,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 const billingProjectColumns = `id, name, budget_micros, created_at`
 
-func scanBillingProject(row interface{ Scan(...any) error }) (billingtypes.Project, error) {
-	var p billingtypes.Project
+func scanBillingProject(row interface{ Scan(...any) error }) (patchpanda.BillingProject, error) {
+	var p patchpanda.BillingProject
 	if err := row.Scan(&p.ID, &p.Name, &p.BudgetMicros, &p.CreatedAt); err != nil {
 		return p, err
 	}
@@ -29,8 +28,8 @@ func scanBillingProject(row interface{ Scan(...any) error }) (billingtypes.Proje
 // CreateBillingProject stores a new project and returns it with its id and
 // creation time set. It returns an ECONFLICT error when a project of that
 // name exists.
-func (q *Queries) CreateBillingProject(ctx context.Context, name string, budgetMicros int64) (billingtypes.Project, error) {
-	p := billingtypes.Project{Name: name, BudgetMicros: budgetMicros, CreatedAt: q.now()}
+func (q *Queries) CreateBillingProject(ctx context.Context, name string, budgetMicros int64) (patchpanda.BillingProject, error) {
+	p := patchpanda.BillingProject{Name: name, BudgetMicros: budgetMicros, CreatedAt: q.now()}
 	err := q.queryRow(ctx, `INSERT INTO billing_projects (name, budget_micros, created_at) VALUES ($1, $2, $3) RETURNING id`,
 		p.Name, p.BudgetMicros, p.CreatedAt).Scan(&p.ID)
 	if err != nil {
@@ -40,13 +39,13 @@ func (q *Queries) CreateBillingProject(ctx context.Context, name string, budgetM
 }
 
 // BillingProjects lists every project by name.
-func (q *Queries) BillingProjects(ctx context.Context) ([]billingtypes.Project, error) {
+func (q *Queries) BillingProjects(ctx context.Context) ([]patchpanda.BillingProject, error) {
 	rows, err := q.query(ctx, `SELECT `+billingProjectColumns+` FROM billing_projects ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list billing projects: %w", err)
 	}
 	defer rows.Close()
-	var out []billingtypes.Project
+	var out []patchpanda.BillingProject
 	for rows.Next() {
 		p, err := scanBillingProject(rows)
 		if err != nil {
@@ -59,7 +58,7 @@ func (q *Queries) BillingProjects(ctx context.Context) ([]billingtypes.Project, 
 
 // BillingProject returns the project with that id. It returns an ENOTFOUND
 // error when there is none.
-func (q *Queries) BillingProject(ctx context.Context, id int64) (billingtypes.Project, error) {
+func (q *Queries) BillingProject(ctx context.Context, id int64) (patchpanda.BillingProject, error) {
 	p, err := scanBillingProject(q.queryRow(ctx, `SELECT `+billingProjectColumns+` FROM billing_projects WHERE id = $1`, id))
 	if err != nil {
 		return p, fmt.Errorf("store: billing project %d: %w", id, notFound(err, "billing project %d not found", id))
@@ -69,7 +68,7 @@ func (q *Queries) BillingProject(ctx context.Context, id int64) (billingtypes.Pr
 
 // BillingProjectByName returns the project with that name. It returns an
 // ENOTFOUND error when there is none.
-func (q *Queries) BillingProjectByName(ctx context.Context, name string) (billingtypes.Project, error) {
+func (q *Queries) BillingProjectByName(ctx context.Context, name string) (patchpanda.BillingProject, error) {
 	p, err := scanBillingProject(q.queryRow(ctx, `SELECT `+billingProjectColumns+` FROM billing_projects WHERE name = $1`, name))
 	if err != nil {
 		return p, fmt.Errorf("store: billing project %q: %w", name, notFound(err, "billing project %q not found", name))
@@ -81,7 +80,7 @@ func (q *Queries) BillingProjectByName(ctx context.Context, name string) (billin
 // project by name, so the project's jobs are relabelled with it and keep
 // counting against its budget. It returns an ENOTFOUND error for an unknown
 // id and an ECONFLICT error when another project has the name.
-func (q *Queries) RenameBillingProject(ctx context.Context, id int64, name string) (billingtypes.Project, error) {
+func (q *Queries) RenameBillingProject(ctx context.Context, id int64, name string) (patchpanda.BillingProject, error) {
 	old, err := q.BillingProject(ctx, id)
 	if err != nil {
 		return old, err
@@ -101,9 +100,9 @@ func (q *Queries) RenameBillingProject(ctx context.Context, id int64, name strin
 
 // SetBillingBudget sets a project's monthly budget in micro-USD (0: none)
 // and returns the project. It returns an ENOTFOUND error for an unknown id.
-func (q *Queries) SetBillingBudget(ctx context.Context, id int64, micros int64) (billingtypes.Project, error) {
+func (q *Queries) SetBillingBudget(ctx context.Context, id int64, micros int64) (patchpanda.BillingProject, error) {
 	if _, err := q.exec(ctx, `UPDATE billing_projects SET budget_micros = $1 WHERE id = $2`, micros, id); err != nil {
-		return billingtypes.Project{}, fmt.Errorf("store: set budget of billing project %d: %w", id, err)
+		return patchpanda.BillingProject{}, fmt.Errorf("store: set budget of billing project %d: %w", id, err)
 	}
 	return q.BillingProject(ctx, id)
 }
@@ -113,14 +112,14 @@ func (q *Queries) SetBillingBudget(ctx context.Context, id int64, micros int64) 
 // same project returns the existing binding. It returns an ENOTFOUND error
 // for an unknown project and an ECONFLICT error naming the other project
 // when the repository is bound elsewhere.
-func (q *Queries) BindRepository(ctx context.Context, projectID int64, repo string) (billingtypes.Binding, error) {
+func (q *Queries) BindRepository(ctx context.Context, projectID int64, repo string) (patchpanda.RepositoryBinding, error) {
 	repo = strings.ToLower(repo)
 	if _, err := q.BillingProject(ctx, projectID); err != nil {
-		return billingtypes.Binding{}, err
+		return patchpanda.RepositoryBinding{}, err
 	}
 	id, err := q.RepositoryID(ctx, repo)
 	if err != nil {
-		return billingtypes.Binding{}, err
+		return patchpanda.RepositoryBinding{}, err
 	}
 	b, err := q.repositoryBinding(ctx, repo, id)
 	switch {
@@ -137,7 +136,7 @@ func (q *Queries) BindRepository(ctx context.Context, projectID int64, repo stri
 	case !errors.Is(err, sql.ErrNoRows):
 		return b, fmt.Errorf("store: bind repository %s: %w", repo, err)
 	}
-	b = billingtypes.Binding{Repository: repo, RepositoryID: id, ProjectID: projectID, CreatedAt: q.now()}
+	b = patchpanda.RepositoryBinding{Repository: repo, RepositoryID: id, ProjectID: projectID, CreatedAt: q.now()}
 	if _, err := q.exec(ctx, `INSERT INTO repository_bindings (repository, repository_id, billing_project_id, created_at) VALUES ($1, $2, $3, $4)`,
 		b.Repository, b.RepositoryID, b.ProjectID, b.CreatedAt); err != nil {
 		return b, fmt.Errorf("store: bind repository %s: %w", repo, billingConflict(err, "repository %s was bound to another billing project meanwhile", repo))
@@ -155,8 +154,8 @@ const (
 	orderBinding = ` ORDER BY CASE WHEN b.repository_id = $2 THEN 0 ELSE 1 END LIMIT 1`
 )
 
-func (q *Queries) repositoryBinding(ctx context.Context, repo string, id int64) (billingtypes.Binding, error) {
-	var b billingtypes.Binding
+func (q *Queries) repositoryBinding(ctx context.Context, repo string, id int64) (patchpanda.RepositoryBinding, error) {
+	var b patchpanda.RepositoryBinding
 	err := q.queryRow(ctx, `SELECT b.repository, b.repository_id, b.billing_project_id, b.created_at FROM repository_bindings b
 		WHERE b.repository = $1 OR (b.repository_id = $2 AND $2 > 0)`+orderBinding, repo, id).
 		Scan(&b.Repository, &b.RepositoryID, &b.ProjectID, &b.CreatedAt)
@@ -187,16 +186,16 @@ func (q *Queries) UnbindRepository(ctx context.Context, projectID int64, repo st
 }
 
 // RepositoryBindings lists the repositories bound to a project, by name.
-func (q *Queries) RepositoryBindings(ctx context.Context, projectID int64) ([]billingtypes.Binding, error) {
+func (q *Queries) RepositoryBindings(ctx context.Context, projectID int64) ([]patchpanda.RepositoryBinding, error) {
 	rows, err := q.query(ctx, `SELECT repository, repository_id, billing_project_id, created_at FROM repository_bindings
 		WHERE billing_project_id = $1 ORDER BY repository`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list repository bindings: %w", err)
 	}
 	defer rows.Close()
-	var out []billingtypes.Binding
+	var out []patchpanda.RepositoryBinding
 	for rows.Next() {
-		var b billingtypes.Binding
+		var b patchpanda.RepositoryBinding
 		if err := rows.Scan(&b.Repository, &b.RepositoryID, &b.ProjectID, &b.CreatedAt); err != nil {
 			return nil, fmt.Errorf("store: list repository bindings: %w", err)
 		}
@@ -208,11 +207,11 @@ func (q *Queries) RepositoryBindings(ctx context.Context, projectID int64) ([]bi
 
 // BillingProjectOfRepository returns the project a repository ("owner/name",
 // any case) is bound to. It returns an ENOTFOUND error when it is unbound.
-func (q *Queries) BillingProjectOfRepository(ctx context.Context, repo string) (billingtypes.Project, error) {
+func (q *Queries) BillingProjectOfRepository(ctx context.Context, repo string) (patchpanda.BillingProject, error) {
 	repo = strings.ToLower(repo)
 	id, err := q.RepositoryID(ctx, repo)
 	if err != nil {
-		return billingtypes.Project{}, err
+		return patchpanda.BillingProject{}, err
 	}
 	p, err := scanBillingProject(q.queryRow(ctx, `SELECT p.id, p.name, p.budget_micros, p.created_at
 		FROM repository_bindings b JOIN billing_projects p ON p.id = b.billing_project_id WHERE `+bindingMatch+orderBinding, repo, id))
@@ -226,7 +225,7 @@ func (q *Queries) BillingProjectOfRepository(ctx context.Context, repo string) (
 // month (UTC): the sum of cost_micros of the jobs labelled with the
 // project's name and created in the month, and the month's first instant.
 func (q *Queries) SpentThisMonth(ctx context.Context, projectName string) (int64, time.Time, error) {
-	start := billingtypes.MonthStart(q.now())
+	start := patchpanda.MonthStart(q.now())
 	end := start.AddDate(0, 1, 0)
 	var spent int64
 	err := q.queryRow(ctx, `SELECT CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM jobs
@@ -239,8 +238,8 @@ func (q *Queries) SpentThisMonth(ctx context.Context, projectName string) (int64
 
 const providerKeyColumns = `id, billing_project_id, provider, name, hint, created_at, revoked_at`
 
-func scanProviderKey(row interface{ Scan(...any) error }) (billingtypes.ProviderKey, error) {
-	var k billingtypes.ProviderKey
+func scanProviderKey(row interface{ Scan(...any) error }) (patchpanda.ProviderKey, error) {
+	var k patchpanda.ProviderKey
 	var revoked sql.NullTime
 	if err := row.Scan(&k.ID, &k.ProjectID, &k.Provider, &k.Name, &k.Hint, &k.CreatedAt, &revoked); err != nil {
 		return k, err
@@ -255,7 +254,7 @@ func scanProviderKey(row interface{ Scan(...any) error }) (billingtypes.Provider
 // creation time set. It returns an ENOTFOUND error for an unknown project
 // and an ECONFLICT error when the project has an active key of that
 // provider and name.
-func (q *Queries) AddProviderKey(ctx context.Context, k billingtypes.ProviderKey, ciphertext []byte) (billingtypes.ProviderKey, error) {
+func (q *Queries) AddProviderKey(ctx context.Context, k patchpanda.ProviderKey, ciphertext []byte) (patchpanda.ProviderKey, error) {
 	if _, err := q.BillingProject(ctx, k.ProjectID); err != nil {
 		return k, err
 	}
@@ -279,13 +278,13 @@ func (q *Queries) AddProviderKey(ctx context.Context, k billingtypes.ProviderKey
 
 // ProviderKeys lists a project's provider keys, revoked ones too, newest
 // first.
-func (q *Queries) ProviderKeys(ctx context.Context, projectID int64) ([]billingtypes.ProviderKey, error) {
+func (q *Queries) ProviderKeys(ctx context.Context, projectID int64) ([]patchpanda.ProviderKey, error) {
 	rows, err := q.query(ctx, `SELECT `+providerKeyColumns+` FROM provider_keys WHERE billing_project_id = $1 ORDER BY id DESC`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list provider keys: %w", err)
 	}
 	defer rows.Close()
-	var out []billingtypes.ProviderKey
+	var out []patchpanda.ProviderKey
 	for rows.Next() {
 		k, err := scanProviderKey(rows)
 		if err != nil {
@@ -299,10 +298,10 @@ func (q *Queries) ProviderKeys(ctx context.Context, projectID int64) ([]billingt
 // RevokeProviderKey marks a project's provider key revoked and returns it;
 // revoking it again keeps the first time. It returns an ENOTFOUND error
 // when the project has no key with that id.
-func (q *Queries) RevokeProviderKey(ctx context.Context, projectID, keyID int64) (billingtypes.ProviderKey, error) {
+func (q *Queries) RevokeProviderKey(ctx context.Context, projectID, keyID int64) (patchpanda.ProviderKey, error) {
 	if _, err := q.exec(ctx, `UPDATE provider_keys SET revoked_at = $1 WHERE id = $2 AND billing_project_id = $3 AND revoked_at IS NULL`,
 		q.now(), keyID, projectID); err != nil {
-		return billingtypes.ProviderKey{}, fmt.Errorf("store: revoke provider key %d: %w", keyID, err)
+		return patchpanda.ProviderKey{}, fmt.Errorf("store: revoke provider key %d: %w", keyID, err)
 	}
 	k, err := scanProviderKey(q.queryRow(ctx, `SELECT `+providerKeyColumns+` FROM provider_keys WHERE id = $1 AND billing_project_id = $2`, keyID, projectID))
 	if err != nil {
@@ -313,9 +312,9 @@ func (q *Queries) RevokeProviderKey(ctx context.Context, projectID, keyID int64)
 
 // ActiveProviderKey returns a project's newest unrevoked key of a provider
 // with its ciphertext. It returns an ENOTFOUND error when there is none.
-func (q *Queries) ActiveProviderKey(ctx context.Context, projectID int64, provider string) (billingtypes.ProviderKey, []byte, error) {
+func (q *Queries) ActiveProviderKey(ctx context.Context, projectID int64, provider string) (patchpanda.ProviderKey, []byte, error) {
 	var ct []byte
-	var k billingtypes.ProviderKey
+	var k patchpanda.ProviderKey
 	var revoked sql.NullTime
 	err := q.queryRow(ctx, `SELECT `+providerKeyColumns+`, ciphertext FROM provider_keys
 		WHERE billing_project_id = $1 AND provider = $2 AND revoked_at IS NULL ORDER BY id DESC LIMIT 1`, projectID, provider).

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/store/storetest"
@@ -182,17 +181,17 @@ func TestProviderKeys(t *testing.T) {
 		ctx := context.Background()
 		acme, _ := db.CreateBillingProject(ctx, "acme", 0)
 		beta, _ := db.CreateBillingProject(ctx, "beta", 0)
-		k, err := db.AddProviderKey(ctx, billingtypes.ProviderKey{ProjectID: acme.ID, Provider: "openai", Name: "prod", Hint: "wxyz"}, []byte("ciphertext-1"))
+		k, err := db.AddProviderKey(ctx, patchpanda.ProviderKey{ProjectID: acme.ID, Provider: "openai", Name: "prod", Hint: "wxyz"}, []byte("ciphertext-1"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.AddProviderKey(ctx, billingtypes.ProviderKey{ProjectID: acme.ID, Provider: "openai", Name: "prod"}, []byte("c")); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
+		if _, err := db.AddProviderKey(ctx, patchpanda.ProviderKey{ProjectID: acme.ID, Provider: "openai", Name: "prod"}, []byte("c")); patchpanda.ErrorCode(err) != patchpanda.ECONFLICT {
 			t.Errorf("second active key of the same name: %v, want conflict", err)
 		}
-		if _, err := db.AddProviderKey(ctx, billingtypes.ProviderKey{ProjectID: 999, Provider: "openai", Name: "x"}, []byte("c")); patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
+		if _, err := db.AddProviderKey(ctx, patchpanda.ProviderKey{ProjectID: 999, Provider: "openai", Name: "x"}, []byte("c")); patchpanda.ErrorCode(err) != patchpanda.ENOTFOUND {
 			t.Errorf("unknown project: %v, want not_found", err)
 		}
-		newer, err := db.AddProviderKey(ctx, billingtypes.ProviderKey{ProjectID: acme.ID, Provider: "openai", Name: "rotated", Hint: "abcd"}, []byte("ciphertext-2"))
+		newer, err := db.AddProviderKey(ctx, patchpanda.ProviderKey{ProjectID: acme.ID, Provider: "openai", Name: "rotated", Hint: "abcd"}, []byte("ciphertext-2"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +221,7 @@ func TestProviderKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]billingtypes.ProviderKey{again, k}, list); diff != "" {
+		if diff := cmp.Diff([]patchpanda.ProviderKey{again, k}, list); diff != "" {
 			t.Errorf("list (-want +got):\n%s", diff)
 		}
 	})

@@ -9,8 +9,8 @@ import (
 	"charm.land/bubbles/v2/table"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 // billingTab lists billing projects with this month's spending. It is
@@ -60,9 +60,9 @@ func (m Model) billingAnswer(msg billingMsg) (tea.Model, tea.Cmd) {
 	for i, p := range msg.projects {
 		budget := "none"
 		if p.BudgetMicros > 0 {
-			budget = "$" + billingtypes.FormatUSD(p.BudgetMicros)
+			budget = "$" + patchpanda.FormatUSD(p.BudgetMicros)
 		}
-		rows[i] = row(strconv.FormatInt(p.ID, 10), p.Name, p.Month, budget, "$"+billingtypes.FormatUSD(p.SpentMicros), used(p), strings.Join(p.Repositories, ", "))
+		rows[i] = row(strconv.FormatInt(p.ID, 10), p.Name, p.Month, budget, "$"+patchpanda.FormatUSD(p.SpentMicros), used(p), strings.Join(p.Repositories, ", "))
 	}
 	m.billing.table.SetRows(rows)
 	if m.billing.table.Cursor() >= len(rows) {

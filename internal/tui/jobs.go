@@ -12,7 +12,6 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -117,7 +116,7 @@ func (m Model) jobsAnswer(msg tea.Msg) (tea.Model, tea.Cmd) {
 		rows := make([]table.Row, len(msg.list.Jobs))
 		for i, j := range msg.list.Jobs {
 			rows[i] = row(j.ID, j.Repository.FullName(), "#"+strconv.Itoa(j.PullRequest.Number), string(j.State),
-				string(j.Trigger), strconv.Itoa(j.Attempt), "$"+billingtypes.FormatUSD(j.CostMicros), stamp(j.CreatedAt))
+				string(j.Trigger), strconv.Itoa(j.Attempt), "$"+patchpanda.FormatUSD(j.CostMicros), stamp(j.CreatedAt))
 		}
 		m.jobs.table.SetRows(rows)
 		if m.jobs.table.Cursor() >= len(rows) {
@@ -261,7 +260,7 @@ func jobDetail(j *patchpanda.Job, now time.Time) string {
 	field("Trigger", fmt.Sprintf("%s by %s", j.Trigger, dash(j.RequestedBy)))
 	field("Commits", fmt.Sprintf("head %s, base %s", dash(short(j.PullRequest.HeadSHA)), dash(short(j.PullRequest.BaseSHA))))
 	field("Billing", j.BillingProject)
-	field("Cost", "$"+billingtypes.FormatUSD(j.CostMicros))
+	field("Cost", "$"+patchpanda.FormatUSD(j.CostMicros))
 	field("Result", j.ResultURL)
 	field("Message", oneLine(j.Message))
 	field("Created", fmt.Sprintf("%s (%s)", stamp(j.CreatedAt), iostreams.Ago(j.CreatedAt, now)))
@@ -278,7 +277,7 @@ func jobDetail(j *patchpanda.Job, now time.Time) string {
 	for _, ev := range j.Events {
 		detail := oneLine(ev.Message)
 		if ev.CostMicros != 0 {
-			detail = strings.TrimSpace(detail + "  $" + billingtypes.FormatUSD(ev.CostMicros))
+			detail = strings.TrimSpace(detail + "  $" + patchpanda.FormatUSD(ev.CostMicros))
 		}
 		if ev.URL != "" {
 			detail = strings.TrimSpace(detail + "  " + oneLine(ev.URL))

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchpanda/patchpanda/internal/apitest"
 	ppaudit "github.com/patchpanda/patchpanda/internal/audit"
-	"github.com/patchpanda/patchpanda/internal/billing/billingtest"
 	"github.com/patchpanda/patchpanda/internal/cli/audit"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -63,11 +63,11 @@ func TestAuditListAndVerify(t *testing.T) {
 	}
 }
 
-// start is billingtest.Start with the audit chain keyed and the verify
+// start is apitest.Start with the audit chain keyed and the verify
 // route served, as the relay wires them.
-func start(t *testing.T) *billingtest.Env {
+func start(t *testing.T) *apitest.Env {
 	t.Helper()
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	ctx := context.Background()
 	keeper, err := secrets.Open(ctx, "", filepath.Join(t.TempDir(), "chain.key"))
 	if err != nil {

@@ -7,14 +7,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtest"
+	"github.com/patchpanda/patchpanda/internal/apitest"
 	"github.com/patchpanda/patchpanda/internal/cli/billing"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 func TestBillingCommands(t *testing.T) {
-	env := billingtest.Start(t, nil)
+	env := apitest.Start(t, nil)
 	run := func(stdin string, args ...string) (string, string, error) {
 		t.Helper()
 		return env.Run(t, billing.New, stdin, append([]string{"billing"}, args...)...)
@@ -116,7 +116,7 @@ func TestBillingCommands(t *testing.T) {
 	}
 }
 
-func month(t *testing.T, env *billingtest.Env) string {
+func month(t *testing.T, env *apitest.Env) string {
 	t.Helper()
 	return env.DB.Now().UTC().Format("2006-01")
 }

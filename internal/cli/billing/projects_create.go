@@ -6,9 +6,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 func newProjectsCreate(f *factory.Factory) *cli.Command {
@@ -25,7 +25,7 @@ func newProjectsCreate(f *factory.Factory) *cli.Command {
 			}
 			req := httpapi.CreateBillingProjectRequest{Name: cmd.Args().First()}
 			if cmd.IsSet("budget") {
-				if _, err := billingtypes.ParseUSD(cmd.String("budget")); err != nil {
+				if _, err := patchpanda.ParseUSD(cmd.String("budget")); err != nil {
 					return err
 				}
 				a := httpapi.Amount(cmd.String("budget"))

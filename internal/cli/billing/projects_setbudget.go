@@ -6,9 +6,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 func newProjectsSetBudget(f *factory.Factory) *cli.Command {
@@ -29,7 +29,7 @@ func newProjectsSetBudget(f *factory.Factory) *cli.Command {
 			if usd == "none" {
 				usd = "0"
 			}
-			if _, err := billingtypes.ParseUSD(usd); err != nil {
+			if _, err := patchpanda.ParseUSD(usd); err != nil {
 				return err
 			}
 			a := httpapi.Amount(usd)

@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/patchpanda/patchpanda/internal/httpapi"
+	cov "github.com/patchpanda/patchpanda/internal/coverage"
 )
 
 // runGit runs git with args in the current directory and returns its
@@ -54,7 +54,7 @@ func currentCheckout(ctx context.Context, git func(context.Context, ...string) (
 
 // fileList returns the file-list block of an upload: the repository's
 // tracked files (relative to the top of the checkout, whatever the current
-// directory) between httpapi.FilesHeader and httpapi.ReportHeader. Paths
+// directory) between cov.FilesHeader and cov.ReportHeader. Paths
 // the line-based block cannot carry (a newline in the name, or a header
 // line itself) are left out; the relay then maps those report paths by
 // their suffix.
@@ -64,8 +64,8 @@ func fileList(ctx context.Context, git func(context.Context, ...string) ([]byte,
 		return nil, 0, fmt.Errorf("list the repository's files: %w", err)
 	}
 	var b bytes.Buffer
-	b.Grow(len(out) + len(httpapi.FilesHeader) + len(httpapi.ReportHeader))
-	b.WriteString(httpapi.FilesHeader)
+	b.Grow(len(out) + len(cov.FilesHeader) + len(cov.ReportHeader))
+	b.WriteString(cov.FilesHeader)
 	n := 0
 	for _, p := range bytes.Split(out, []byte{0}) {
 		if len(p) == 0 || bytes.ContainsAny(p, "\r\n") || bytes.HasPrefix(p, []byte("# patchpanda-")) {
@@ -75,6 +75,6 @@ func fileList(ctx context.Context, git func(context.Context, ...string) ([]byte,
 		b.WriteByte('\n')
 		n++
 	}
-	b.WriteString(httpapi.ReportHeader)
+	b.WriteString(cov.ReportHeader)
 	return b.Bytes(), n, nil
 }

@@ -9,8 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/patchpanda/patchpanda/internal/httpapi"
+	cov "github.com/patchpanda/patchpanda/internal/coverage"
 )
 
 func TestCheckoutAndFileListFromRealGit(t *testing.T) {
@@ -52,7 +51,7 @@ func TestCheckoutAndFileListFromRealGit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := httpapi.FilesHeader + "go.mod\nsub/calc.go\nsub/with space.go\n" + httpapi.ReportHeader
+	want := cov.FilesHeader + "go.mod\nsub/calc.go\nsub/with space.go\n" + cov.ReportHeader
 	if diff := cmp.Diff(want, string(block)); diff != "" || n != 3 {
 		t.Errorf("file list of %d files (-want +got):\n%s", n, diff)
 	}

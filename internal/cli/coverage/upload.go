@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	cov "github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/ghenv"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -144,7 +145,7 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 			}
 			return err
 		}
-		results = append(results, uploaded{path: p, CoverageUpload: res})
+		results = append(results, uploaded{path: p, Upload: res})
 	}
 	if err := printUploads(f, cmd, results, block != nil); err != nil {
 		return err
@@ -272,7 +273,7 @@ func (b *reportBody) Close() error { return b.close() }
 // uploaded is one report that went up.
 type uploaded struct {
 	path string
-	httpapi.CoverageUpload
+	cov.Upload
 }
 
 // maxUnmappedShown bounds the unmapped paths printed per report.
@@ -280,9 +281,9 @@ const maxUnmappedShown = 10
 
 func printUploads(f *factory.Factory, cmd *cli.Command, us []uploaded, sentFiles bool) error {
 	if factory.WantsJSON(cmd) {
-		out := make([]httpapi.CoverageUpload, len(us))
+		out := make([]cov.Upload, len(us))
 		for i, u := range us {
-			out[i] = u.CoverageUpload
+			out[i] = u.Upload
 		}
 		return f.PrintJSON(cmd, out)
 	}

@@ -20,8 +20,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/patchpanda/patchpanda/internal/httpapi"
+	cov "github.com/patchpanda/patchpanda/internal/coverage"
 )
 
 const (
@@ -86,7 +85,7 @@ func (fr *fakeRelay) serve(w http.ResponseWriter, r *http.Request) {
 		body = zr
 	}
 	br := bufio.NewReader(body)
-	if head, _ := br.Peek(len(httpapi.FilesHeader)); string(head) == httpapi.FilesHeader {
+	if head, _ := br.Peek(len(cov.FilesHeader)); string(head) == cov.FilesHeader {
 		br.Discard(len(head))
 		u.files = []string{}
 		for {
@@ -95,7 +94,7 @@ func (fr *fakeRelay) serve(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, "file list without its end", http.StatusBadRequest)
 				return
 			}
-			if line == httpapi.ReportHeader {
+			if line == cov.ReportHeader {
 				break
 			}
 			u.files = append(u.files, strings.TrimSuffix(line, "\n"))
@@ -124,7 +123,7 @@ func (fr *fakeRelay) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := u.query
-	res := httpapi.CoverageUpload{ID: 42, URL: fr.srv.URL + "/coverage/42", Repository: q.Get("repo"), SHA: q.Get("sha"),
+	res := cov.Upload{ID: 42, URL: fr.srv.URL + "/coverage/42", Repository: q.Get("repo"), SHA: q.Get("sha"),
 		Branch: q.Get("branch"), Flag: q.Get("flag"), Format: q.Get("format"), Duplicate: a.status == http.StatusOK,
 		Mapped: len(u.files), Unmapped: []string{"/elsewhere/gen.go"}, UnmappedCount: 1}
 	res.Totals.Files = 2
@@ -359,7 +358,7 @@ func TestUploadJSONPrintsTheRelaysAnswers(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %v", r.code, r.err)
 	}
-	var got []httpapi.CoverageUpload
+	var got []cov.Upload
 	if err := json.Unmarshal([]byte(r.out), &got); err != nil {
 		t.Fatalf("--json printed %q: %v", r.out, err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
 	"github.com/patchpanda/patchpanda/internal/iostreams"
@@ -150,7 +149,7 @@ func printJobs(f *factory.Factory, js []*patchpanda.Job, now time.Time) error {
 		tp.AddField(string(j.State))
 		tp.AddField(string(j.Trigger))
 		tp.AddField(strconv.Itoa(j.Attempt))
-		cost := billingtypes.FormatUSD(j.CostMicros)
+		cost := patchpanda.FormatUSD(j.CostMicros)
 		if tty {
 			cost = "$" + cost
 		}

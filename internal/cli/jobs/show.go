@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/patchpanda/patchpanda/internal/billing/billingtypes"
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -65,7 +64,7 @@ func showTTY(w io.Writer, j *patchpanda.Job, now time.Time) error {
 	field("Trigger:", fmt.Sprintf("%s by %s", j.Trigger, orDash(j.RequestedBy)))
 	field("Commits:", fmt.Sprintf("head %s, base %s", orDash(short(j.PullRequest.HeadSHA)), orDash(short(j.PullRequest.BaseSHA))))
 	field("Billing:", j.BillingProject)
-	field("Cost:", "$"+billingtypes.FormatUSD(j.CostMicros))
+	field("Cost:", "$"+patchpanda.FormatUSD(j.CostMicros))
 	field("Result:", j.ResultURL)
 	field("Message:", oneLine(j.Message))
 	field("Created:", fmt.Sprintf("%s (%s)", stamp(j.CreatedAt, true), iostreams.Ago(j.CreatedAt, now)))
@@ -103,7 +102,7 @@ func showPiped(w io.Writer, j *patchpanda.Job) error {
 		{"repository", j.Repository.FullName()}, {"pull_request", strconv.Itoa(j.PullRequest.Number)},
 		{"head_sha", j.PullRequest.HeadSHA}, {"base_sha", j.PullRequest.BaseSHA},
 		{"state", string(j.State)}, {"trigger", string(j.Trigger)}, {"requested_by", j.RequestedBy},
-		{"billing_project", j.BillingProject}, {"cost_usd", billingtypes.FormatUSD(j.CostMicros)}, {"result_url", j.ResultURL},
+		{"billing_project", j.BillingProject}, {"cost_usd", patchpanda.FormatUSD(j.CostMicros)}, {"result_url", j.ResultURL},
 		{"message", oneLine(j.Message)}, {"created_at", stamp(j.CreatedAt, false)},
 	}
 	if j.StartedAt != nil {
@@ -128,7 +127,7 @@ func showPiped(w io.Writer, j *patchpanda.Job) error {
 // eventRecord is an event as tab-separated fields: time, type, message,
 // cost in USD and URL.
 func eventRecord(ev patchpanda.JobEvent) string {
-	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", stamp(ev.CreatedAt, false), ev.Type, oneLine(ev.Message), billingtypes.FormatUSD(ev.CostMicros), ev.URL)
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", stamp(ev.CreatedAt, false), ev.Type, oneLine(ev.Message), patchpanda.FormatUSD(ev.CostMicros), ev.URL)
 }
 
 // eventDetail is what an event says beyond its type, for people.
@@ -141,7 +140,7 @@ func eventDetail(ev patchpanda.JobEvent) string {
 		s += part
 	}
 	if ev.CostMicros != 0 {
-		add("$" + billingtypes.FormatUSD(ev.CostMicros))
+		add("$" + patchpanda.FormatUSD(ev.CostMicros))
 	}
 	if ev.URL != "" {
 		add(ev.URL)

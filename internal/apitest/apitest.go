@@ -1,6 +1,7 @@
-// Package billingtest starts an HTTP API serving the billing routes over a
-// real SQLite database, for tests of the billing API and of ppctl.
-package billingtest
+// Package apitest starts the relay's HTTP API (the key, audit and billing
+// routes) over a real database with an admin key, for tests of the API and
+// of ppctl commands run against it (Env.Run).
+package apitest
 
 import (
 	"bytes"
@@ -57,7 +58,7 @@ func Start(t testing.TB, db *store.DB) *Env {
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	env.URL = srv.URL
-	if _, env.Admin, err = env.Keys.Create(context.Background(), "admin", []patchpanda.Scope{patchpanda.ScopeAdmin}, 0, "billingtest"); err != nil {
+	if _, env.Admin, err = env.Keys.Create(context.Background(), "admin", []patchpanda.Scope{patchpanda.ScopeAdmin}, 0, "apitest"); err != nil {
 		t.Fatal(err)
 	}
 	return env

@@ -1,11 +1,9 @@
-package billingtypes
+package patchpanda
 
 import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 func TestParseUSDIsExact(t *testing.T) {
@@ -52,8 +50,8 @@ func TestParseUSDRejects(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("ParseUSD(%q) = %v, want error containing %q", tt.in, err, tt.want)
 			}
-			if patchpanda.ErrorCode(err) != patchpanda.EINVALID {
-				t.Errorf("code = %s, want invalid", patchpanda.ErrorCode(err))
+			if ErrorCode(err) != EINVALID {
+				t.Errorf("code = %s, want invalid", ErrorCode(err))
 			}
 		})
 	}
@@ -78,8 +76,8 @@ func TestFormatUSD(t *testing.T) {
 	}
 }
 
-func TestDecide(t *testing.T) {
-	p := Project{Name: "acme", BudgetMicros: 10_000_000}
+func TestDecideBudget(t *testing.T) {
+	p := BillingProject{Name: "acme", BudgetMicros: 10_000_000}
 	tests := []struct {
 		name            string
 		b               Budget
@@ -87,7 +85,7 @@ func TestDecide(t *testing.T) {
 		wantReasonStart string
 	}{
 		{"unbound repositories are allowed", Budget{Unbound: true, Repository: "a/b"}, false, "unbound"},
-		{"a project without a budget never refuses", Budget{Project: Project{Name: "free"}, SpentMicros: 1 << 40}, false, "billing project free has no monthly budget"},
+		{"a project without a budget never refuses", Budget{Project: BillingProject{Name: "free"}, SpentMicros: 1 << 40}, false, "billing project free has no monthly budget"},
 		{"an estimate that fits is allowed", Budget{Project: p, SpentMicros: 9_000_000, EstimateMicros: 1_000_000}, false, "within budget"},
 		{"an estimate that does not fit is refused", Budget{Project: p, SpentMicros: 9_000_000, EstimateMicros: 1_000_001}, true, "billing project acme is over"},
 		{"a used-up budget refuses even a free job", Budget{Project: p, SpentMicros: 10_000_000}, true, "billing project acme is over"},
@@ -95,7 +93,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Decide(tt.b)
+			got := DecideBudget(tt.b)
 			if got.Over != tt.wantOver {
 				t.Errorf("Over = %v, want %v", got.Over, tt.wantOver)
 			}
@@ -120,8 +118,8 @@ func FuzzParseUSD(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		m, err := ParseUSD(s)
 		if err != nil {
-			if patchpanda.ErrorCode(err) != patchpanda.EINVALID {
-				t.Fatalf("ParseUSD(%q): error code %s", s, patchpanda.ErrorCode(err))
+			if ErrorCode(err) != EINVALID {
+				t.Fatalf("ParseUSD(%q): error code %s", s, ErrorCode(err))
 			}
 			return
 		}

@@ -1,10 +1,8 @@
-package billingtypes
+package patchpanda
 
 import (
 	"strconv"
 	"strings"
-
-	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 // MicrosPerUSD is how many micro-USD make one US dollar.
@@ -23,7 +21,7 @@ func ParseUSD(s string) (int64, error) {
 	in := s
 	s = strings.TrimPrefix(strings.TrimSpace(s), "$")
 	bad := func(why string) (int64, error) {
-		return 0, patchpanda.Errorf(patchpanda.EINVALID, "amount %q %s", in, why)
+		return 0, Errorf(EINVALID, "amount %q %s", in, why)
 	}
 	if s == "" {
 		return bad("is empty; want US dollars like 12.34")

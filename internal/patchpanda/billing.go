@@ -1,18 +1,15 @@
-// Package billingtypes holds the billing vocabulary — projects, repository
-// bindings, provider keys, budgets and amounts of money — that the store,
-// the billing service and the HTTP API share. It imports only the standard
-// library and internal/patchpanda, so that ppctl can use it without linking
-// the database drivers; its contents belong in internal/patchpanda and are
-// written to move there unchanged.
-package billingtypes
+package patchpanda
 
-import (
-	"time"
-)
+import "time"
 
-// Project is a billing project: who pays for the jobs of the repositories
-// bound to it, and how much it may spend per calendar month (UTC).
-type Project struct {
+// The billing vocabulary that the store, the billing service, the HTTP API
+// and ppctl share: projects, repository bindings, provider keys and budgets.
+// Amounts of money are int64 micro-USD (money.go).
+
+// BillingProject is a billing project: who pays for the jobs of the
+// repositories bound to it, and how much it may spend per calendar month
+// (UTC).
+type BillingProject struct {
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
 	// BudgetMicros is the monthly budget in micro-USD; 0 means no budget
@@ -21,16 +18,16 @@ type Project struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
-// ProjectUpdate changes a project; nil fields are left as they are.
-type ProjectUpdate struct {
+// BillingProjectUpdate changes a project; nil fields are left as they are.
+type BillingProjectUpdate struct {
 	Name         *string
 	BudgetMicros *int64
 }
 
-// ProjectStatus is a project with its spending in the current month and the
-// repositories bound to it.
-type ProjectStatus struct {
-	Project
+// BillingProjectStatus is a project with its spending in the current month
+// and the repositories bound to it.
+type BillingProjectStatus struct {
+	BillingProject
 	// Month is the first instant (UTC) of the month SpentMicros covers.
 	Month        time.Time
 	SpentMicros  int64
@@ -38,12 +35,13 @@ type ProjectStatus struct {
 }
 
 // OverBudget reports whether the project has a budget and has used it up.
-func (s ProjectStatus) OverBudget() bool {
+func (s BillingProjectStatus) OverBudget() bool {
 	return s.BudgetMicros > 0 && s.SpentMicros >= s.BudgetMicros
 }
 
-// Binding says that a repository's jobs are paid by a project.
-type Binding struct {
+// RepositoryBinding says that a repository's jobs are paid by a billing
+// project.
+type RepositoryBinding struct {
 	// Repository is "owner/name" in lower case: GitHub names are
 	// case-insensitive.
 	Repository string `json:"repository"`
@@ -76,7 +74,7 @@ type Budget struct {
 	// jobs are allowed and billed to no project.
 	Unbound bool
 	// Project is the bound project, zero when Unbound.
-	Project        Project
+	Project        BillingProject
 	Month          time.Time
 	SpentMicros    int64
 	EstimateMicros int64
@@ -102,10 +100,10 @@ func (b Budget) Reason() string {
 	}
 }
 
-// Decide fills in Over for a bound project from its budget, spending and
-// the estimate: a job may run while something is left and the estimate
+// DecideBudget fills in Over for a bound project from its budget, spending
+// and the estimate: a job may run while something is left and the estimate
 // fits in it. A project without a budget never refuses.
-func Decide(b Budget) Budget {
+func DecideBudget(b Budget) Budget {
 	if b.Unbound || b.Project.BudgetMicros == 0 {
 		b.Over = false
 		return b
