@@ -55,6 +55,13 @@ func exitCode(err error) int {
 
 // Main runs ppctl with args and returns the exit code.
 func Main(ctx context.Context, args []string, io *iostreams.IO) int {
+	if len(args) == 2 && args[1] == "version" {
+		// Answered before the command tree is built: building it (every
+		// noun's flags and help) is most of what ppctl itself does at
+		// start-up, and scripts run `ppctl version` to check the install.
+		printVersion(io)
+		return ExitOK
+	}
 	extension := len(args) > 0 && ghenv.IsExtension(args[0])
 	program := "ppctl"
 	if extension {
@@ -109,7 +116,7 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 				Name:  "version",
 				Usage: "Print ppctl's version",
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					fmt.Fprintf(io.Out, "ppctl version %s\n", Version)
+					printVersion(io)
 					return nil
 				},
 			},
@@ -122,6 +129,11 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 		ghenv.ErrorAnnotation(osGetenv, io.Out, patchpanda.ErrorMessage(err))
 	}
 	return exitCode(err)
+}
+
+// printVersion prints what `ppctl version` prints.
+func printVersion(io *iostreams.IO) {
+	fmt.Fprintf(io.Out, "ppctl version %s\n", Version)
 }
 
 func printError(io *iostreams.IO, err error, res *resolver) {
