@@ -53,12 +53,16 @@ func exitCode(err error) int {
 	}
 }
 
+// Instant reports whether args ask for what ppctl answers at once, with
+// nothing it could wait on: `ppctl version`, which scripts run to check an
+// install. Main answers it before building the command tree (every noun's
+// flags and help, most of what ppctl itself did at start-up), and main
+// need not install an interrupt handler for it.
+func Instant(args []string) bool { return len(args) == 2 && args[1] == "version" }
+
 // Main runs ppctl with args and returns the exit code.
 func Main(ctx context.Context, args []string, io *iostreams.IO) int {
-	if len(args) == 2 && args[1] == "version" {
-		// Answered before the command tree is built: building it (every
-		// noun's flags and help) is most of what ppctl itself does at
-		// start-up, and scripts run `ppctl version` to check the install.
+	if Instant(args) {
 		printVersion(io)
 		return ExitOK
 	}

@@ -112,3 +112,21 @@ func TestVersionAnswersTheSameWithoutTheCommandTree(t *testing.T) {
 		})
 	}
 }
+
+func TestInstantIsOnlyABareVersion(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"ppctl", "version"}, true},
+		{[]string{"/usr/local/bin/gh-patchpanda", "version"}, true},
+		{[]string{"ppctl"}, false},
+		{[]string{"ppctl", "version", "--help"}, false},
+		{[]string{"ppctl", "--relay", "http://127.0.0.1:1", "version"}, false},
+		{[]string{"ppctl", "jobs", "watch"}, false},
+	} {
+		if got := cli.Instant(tt.args); got != tt.want {
+			t.Errorf("Instant(%q) = %v, want %v", tt.args, got, tt.want)
+		}
+	}
+}
