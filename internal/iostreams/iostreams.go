@@ -2,7 +2,7 @@
 // stdout is a terminal and tab-separated lines when it is piped, JSON (with
 // an optional jq filter or template) on request, and prompts only where a
 // person can answer. It is the home of github.com/cli/go-gh's terminal
-// packages and of github.com/mgutz/ansi (the templates' colours).
+// packages.
 package iostreams
 
 import (

@@ -13,7 +13,6 @@ import (
 
 	"github.com/cli/go-gh/v2/pkg/tableprinter"
 	"github.com/cli/go-gh/v2/pkg/text"
-	"github.com/mgutz/ansi"
 )
 
 // jsonTemplate formats JSON with a Go template and the functions gh
@@ -23,7 +22,9 @@ import (
 // replace. It does what go-gh's template package does (the tests hold the
 // two to the same output) without linking sprig for five one-line string
 // functions: sprig brings semver, decimal and others whose package
-// initialisation took a tenth of every ppctl command's start-up.
+// initialisation took a tenth of every ppctl command's start-up. For the
+// same reason the colours are written here, not taken from mgutz/ansi,
+// which builds tables of all 256 colours when the program starts.
 type jsonTemplate struct {
 	out   io.Writer
 	width int
@@ -156,7 +157,95 @@ func colorize(style string, v any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return ansi.Color(s, style), nil
+	return paint(s, style), nil
+}
+
+const ansiReset = "\x1b[0m"
+
+// paint wraps s in the escape sequences of style, as gh's color does:
+// "FG[+ATTRS][:BG[+h]]", each colour a name (black, red, green, yellow,
+// blue, magenta, cyan, white, default; any other name is black) or a
+// number of the 256-colour palette, ATTRS letters of b (bold), d (dim),
+// B (blink), u (underline), i (inverse), s (strikethrough) and h (bright).
+// "reset" and "off" are as gh has them, and "" leaves s alone.
+func paint(s, style string) string {
+	switch style {
+	case "":
+		return s
+	case "reset":
+		return ansiReset + s + ansiReset
+	case "off":
+		return s + ansiReset
+	}
+	// Anything after a second ':' or '+' is ignored, as gh does.
+	fgbg := strings.Split(style, ":")
+	fg, fgAttrs := splitAttrs(fgbg[0])
+	var b strings.Builder
+	b.WriteString("\x1b[0;")
+	for _, a := range []struct {
+		letter string
+		code   string
+	}{{"b", "1;"}, {"d", "2;"}, {"B", "5;"}, {"u", "4;"}, {"i", "7;"}, {"s", "9;"}} {
+		if strings.Contains(fgAttrs, a.letter) {
+			b.WriteString(a.code)
+		}
+	}
+	writeColor(&b, fg, "38", strings.Contains(fgAttrs, "h"), 30, 90)
+	if len(fgbg) > 1 {
+		if bg, bgAttrs := splitAttrs(fgbg[1]); bg != "" {
+			writeColor(&b, bg, "48", strings.Contains(bgAttrs, "h"), 40, 100)
+		}
+	}
+	out := b.String()
+	return out[:len(out)-1] + "m" + s + ansiReset
+}
+
+// splitAttrs splits "red+bh" into the colour and the attribute letters.
+func splitAttrs(part string) (color, attrs string) {
+	fields := strings.Split(part, "+")
+	if len(fields) > 1 {
+		attrs = fields[1]
+	}
+	return fields[0], attrs
+}
+
+// writeColor writes color's SGR parameter and a ';': the palette form
+// (extended;5;N) for a number, else base (or bright, when asked) plus the
+// colour's index.
+func writeColor(b *strings.Builder, color, extended string, bright bool, base, brightBase int) {
+	if n, err := strconv.Atoi(color); err == nil {
+		fmt.Fprintf(b, "%s;5;%d;", extended, n)
+		return
+	}
+	if bright {
+		base = brightBase
+	}
+	fmt.Fprintf(b, "%d;", base+colorIndex(color))
+}
+
+// colorIndex is the SGR offset of a colour name: 0 for black and for a
+// name it does not know, 9 for the terminal's default.
+func colorIndex(name string) int {
+	switch name {
+	case "red":
+		return 1
+	case "green":
+		return 2
+	case "yellow":
+		return 3
+	case "blue":
+		return 4
+	case "magenta":
+		return 5
+	case "cyan":
+		return 6
+	case "white":
+		return 7
+	case "default":
+		return 9
+	default:
+		return 0
+	}
 }
 
 // hyperlink makes label (or link itself, when label is empty) a link on

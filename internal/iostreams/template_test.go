@@ -8,6 +8,7 @@ import (
 
 	ghtemplate "github.com/cli/go-gh/v2/pkg/template"
 	"github.com/google/go-cmp/cmp"
+	"github.com/mgutz/ansi"
 )
 
 // templateData is a list command's JSON: every kind of JSON value, a
@@ -144,4 +145,35 @@ func TestPrintJSONFormatsWithTheTemplate(t *testing.T) {
 	if err := io.PrintJSON(rows, Export{Template: `{{.nosuch`}); err == nil || !bytes.HasPrefix([]byte(err.Error()), []byte("--template: ")) {
 		t.Errorf("a bad template: error %v, want one starting with --template:", err)
 	}
+}
+
+// colorStyles are styles gh's documentation shows and the corners of the
+// syntax: attributes, bright colours, the palette, backgrounds, unknown
+// names and stray separators.
+var colorStyles = []string{
+	"", "off", "reset", "red", "green+b", "yellow+h", "blue+bh", "magenta+Budis", "cyan+bdBuish",
+	"white:black", "black+h:white+h", "default", "default:default", "208", "208+b:17", "0:255",
+	"-1", "007", "99999999999999999999", "purple", "purple:purple", "+b", ":blue", "red:", "red:+h",
+	"red:blue:green", "red+b+u", "red++b", "Red", " red", "red+x",
+}
+
+// TestPaintMatchesMgutzAnsi holds paint to mgutz/ansi's Color, which go-gh's
+// color function used.
+func TestPaintMatchesMgutzAnsi(t *testing.T) {
+	for _, style := range colorStyles {
+		if got, want := paint("text", style), ansi.Color("text", style); got != want {
+			t.Errorf("paint(%q) = %q, mgutz/ansi's %q", style, got, want)
+		}
+	}
+}
+
+func FuzzPaintMatchesMgutzAnsi(f *testing.F) {
+	for _, style := range colorStyles {
+		f.Add(style)
+	}
+	f.Fuzz(func(t *testing.T, style string) {
+		if got, want := paint("text", style), ansi.Color("text", style); got != want {
+			t.Errorf("paint(%q) = %q, mgutz/ansi's %q", style, got, want)
+		}
+	})
 }
