@@ -1,8 +1,7 @@
 // Package iostreams decides how ppctl talks to its terminal: tables when
 // stdout is a terminal and tab-separated lines when it is piped, JSON (with
-// an optional jq filter or template) on request, and prompts only where a
-// person can answer. It is the home of github.com/cli/go-gh's terminal
-// packages.
+// an optional jq filter) on request, and prompts only where a person can
+// answer. It is the home of github.com/cli/go-gh's terminal packages.
 package iostreams
 
 import (

@@ -7,9 +7,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/cli/go-gh/v2/pkg/jq"
+	"github.com/cli/go-gh/v2/pkg/template"
 )
 
 // Export says how to print a command's data as JSON, as gh's --json,
@@ -20,8 +20,8 @@ type Export struct {
 	Fields []string
 	// JQ filters the JSON with a jq expression.
 	JQ string
-	// Template formats the JSON with a Go template and gh's functions
-	// (tablerow, timeago, color, join, pluck…; see jsonTemplate).
+	// Template formats the JSON with a Go template (go-gh's functions:
+	// tablerow, timeago, color, join, pluck…).
 	Template string
 }
 
@@ -97,14 +97,14 @@ func (s *IO) PrintJSON(v any, e Export) error {
 		}
 		return nil
 	case e.Template != "":
-		t := newJSONTemplate(s.Out, s.Width, s.OutTTY && s.Color(), time.Now())
-		if err := t.parse(e.Template); err != nil {
+		t := template.New(s.Out, s.Width, s.OutTTY && s.Color())
+		if err := t.Parse(e.Template); err != nil {
 			return fmt.Errorf("--template: %w", err)
 		}
-		if err := t.execute(b); err != nil {
+		if err := t.Execute(bytes.NewReader(b)); err != nil {
 			return fmt.Errorf("--template: %w", err)
 		}
-		return nil
+		return t.Flush()
 	}
 	_, err = fmt.Fprintf(s.Out, "%s\n", b)
 	return err
