@@ -53,8 +53,19 @@ func exitCode(err error) int {
 	}
 }
 
+// Instant reports whether args ask for what ppctl answers at once, with
+// nothing it could wait on: `ppctl version`, which scripts run to check an
+// install. Main answers it before building the command tree (every noun's
+// flags and help, most of what ppctl itself did at start-up), and main
+// need not install an interrupt handler for it.
+func Instant(args []string) bool { return len(args) == 2 && args[1] == "version" }
+
 // Main runs ppctl with args and returns the exit code.
 func Main(ctx context.Context, args []string, io *iostreams.IO) int {
+	if Instant(args) {
+		printVersion(io)
+		return ExitOK
+	}
 	extension := len(args) > 0 && ghenv.IsExtension(args[0])
 	program := "ppctl"
 	if extension {
@@ -109,7 +120,7 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 				Name:  "version",
 				Usage: "Print ppctl's version",
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					fmt.Fprintf(io.Out, "ppctl version %s\n", Version)
+					printVersion(io)
 					return nil
 				},
 			},
@@ -122,6 +133,11 @@ func Main(ctx context.Context, args []string, io *iostreams.IO) int {
 		ghenv.ErrorAnnotation(osGetenv, io.Out, patchpanda.ErrorMessage(err))
 	}
 	return exitCode(err)
+}
+
+// printVersion prints what `ppctl version` prints.
+func printVersion(io *iostreams.IO) {
+	fmt.Fprintf(io.Out, "ppctl version %s\n", Version)
 }
 
 func printError(io *iostreams.IO, err error, res *resolver) {

@@ -94,3 +94,39 @@ func TestVersionAndBadRelay(t *testing.T) {
 		t.Fatalf("bad relay = %d %q", code, errOut)
 	}
 }
+
+// TestVersionAnswersTheSameWithoutTheCommandTree checks that `ppctl
+// version`, answered before the command tree is built, prints what the
+// tree's version command prints when global flags send it there.
+func TestVersionAnswersTheSameWithoutTheCommandTree(t *testing.T) {
+	for _, args := range [][]string{
+		{"version"},
+		{"--relay", "http://127.0.0.1:1", "version"},
+		{"--token", "ppk_unused", "version"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out, errOut := run(t, args...)
+			if want := "ppctl version " + cli.Version + "\n"; code != cli.ExitOK || out != want || errOut != "" {
+				t.Errorf("ppctl %v = exit %d, stdout %q, stderr %q; want exit 0 and %q", args, code, out, errOut, want)
+			}
+		})
+	}
+}
+
+func TestInstantIsOnlyABareVersion(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"ppctl", "version"}, true},
+		{[]string{"/usr/local/bin/gh-patchpanda", "version"}, true},
+		{[]string{"ppctl"}, false},
+		{[]string{"ppctl", "version", "--help"}, false},
+		{[]string{"ppctl", "--relay", "http://127.0.0.1:1", "version"}, false},
+		{[]string{"ppctl", "jobs", "watch"}, false},
+	} {
+		if got := cli.Instant(tt.args); got != tt.want {
+			t.Errorf("Instant(%q) = %v, want %v", tt.args, got, tt.want)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -47,7 +46,7 @@ func (d *decoder) err() error {
 	return d.errs
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRE = lazyRegexp(`^yaml: line (\d+): (.*)$`)
 
 // parserProblems are the messages of yaml.v3's parser errors, whose line
 // numbers it reports 0-based.
@@ -116,7 +115,7 @@ func (d *decoder) document(data []byte) (root *yaml.Node) {
 func (d *decoder) syntax(err error) {
 	msg := err.Error()
 	line := 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		if n, perr := strconv.Atoi(m[1]); perr == nil && n > 0 {
 			line = n
 		}

@@ -4,6 +4,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // kind is the type of a key's value in .testbot.yml.
@@ -67,18 +68,37 @@ func (f *field) childNames() []string {
 	return names
 }
 
-var (
-	loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$`)
-	teamRE  = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9-]{0,38}/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
-	flagRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+// Patterns of the names a config holds. They are the JSON Schema's
+// patterns too.
+const (
+	loginPattern = `^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$`
+	teamPattern  = `^(?:[A-Za-z0-9][A-Za-z0-9-]{0,38}/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`
+	flagPattern  = `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`
 )
+
+var (
+	loginRE = lazyRegexp(loginPattern)
+	teamRE  = lazyRegexp(teamPattern)
+	flagRE  = lazyRegexp(flagPattern)
+)
+
+// lazyRegexp returns a function that compiles pattern on its first call
+// and returns that one *regexp.Regexp on every call; it panics, as
+// regexp.MustCompile does, on a bad pattern. A counted repetition such as
+// {0,99} compiles to that many copies of its operand, so these patterns
+// take hundreds of kilobytes and most of a millisecond to compile: ppctl
+// links this package for `config validate`, and compiling them at start-up
+// made every command, even `ppctl version`, pay for them.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 // globPattern is the JSON Schema pattern documenting what checkGlob accepts.
 const globPattern = `^[^/\\][^\\]*$`
 
-func matchItem(re *regexp.Regexp, what string) func(string) string {
+func matchItem(re func() *regexp.Regexp, what string) func(string) string {
 	return func(s string) string {
-		if !re.MatchString(s) {
+		if !re().MatchString(s) {
 			return "must be " + what
 		}
 		return ""
@@ -138,9 +158,9 @@ var schema = index(&field{kind: kindObject, doc: "PatchPanda's per-repository co
 		doc: "Who may trigger a job, beyond the server's RBAC. Protected: only the default branch's file or the server sets it.", children: []*field{
 			{name: "min_permission", kind: kindString, enum: []string{"read", "triage", "write", "maintain", "admin"}, def: "write",
 				doc: "Repository permission that lets a person trigger a job."},
-			{name: "allow_users", kind: kindStringList, maxLen: 200, item: matchItem(loginRE, "a GitHub login"), pattern: loginRE.String(), def: []string{},
+			{name: "allow_users", kind: kindStringList, maxLen: 200, item: matchItem(loginRE, "a GitHub login"), pattern: loginPattern, def: []string{},
 				doc: "GitHub logins given the developer role on this repository; bots must be listed here (for example \"renovate[bot]\") to trigger."},
-			{name: "allow_teams", kind: kindStringList, maxLen: 100, item: matchItem(teamRE, "a team slug, optionally prefixed with its organization (org/slug)"), pattern: teamRE.String(), def: []string{},
+			{name: "allow_teams", kind: kindStringList, maxLen: 100, item: matchItem(teamRE, "a team slug, optionally prefixed with its organization (org/slug)"), pattern: teamPattern, def: []string{},
 				doc: "Team slugs (\"slug\" in the repository's organization, or \"org/slug\") whose members get the developer role on this repository."},
 		}},
 	{name: "budget", kind: kindObject, protected: true,
@@ -161,7 +181,7 @@ var schema = index(&field{kind: kindObject, doc: "PatchPanda's per-repository co
 					{name: "patch", kind: kindNumber, min: 0, max: 100, nullable: true,
 						doc: "Coverage of the lines the pull request changes, in percent; null for no target."},
 				}},
-			{name: "flags", kind: kindStringList, maxLen: 50, item: matchItem(flagRE, "a flag name of letters, digits, '_', '.' or '-'"), pattern: flagRE.String(), def: []string{},
+			{name: "flags", kind: kindStringList, maxLen: 50, item: matchItem(flagRE, "a flag name of letters, digits, '_', '.' or '-'"), pattern: flagPattern, def: []string{},
 				doc: "Coverage flags to summarise; empty means all."},
 		}},
 	{name: "comments", kind: kindObject,

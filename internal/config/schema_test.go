@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -144,5 +145,26 @@ func TestDocsDescribeEveryKey(t *testing.T) {
 		if !strings.Contains(string(data), "`"+p+"`") {
 			t.Errorf("%s does not mention `%s`", docFile, p)
 		}
+	}
+}
+
+// TestPatternsCompile compiles every pattern the package compiles lazily,
+// so that a mistake in one fails here rather than panicking in the first
+// relay that reads a config using it.
+func TestPatternsCompile(t *testing.T) {
+	for name, re := range map[string]func() *regexp.Regexp{
+		"login": loginRE, "team": teamRE, "flag": flagRE,
+		"rule name": ruleNameRE, "team org/slug": teamOrgRE, "yaml error line": yamlLineRE,
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("pattern does not compile: %v", r)
+				}
+			}()
+			if re() != re() {
+				t.Error("compiled twice: the first *regexp.Regexp is not kept")
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -141,8 +140,8 @@ func ParseServer(file string, data []byte) (*Server, error) {
 }
 
 var (
-	ruleNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$`)
-	teamOrgRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+	ruleNameRE = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$`)
+	teamOrgRE  = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
 )
 
 // rule reads one item of rules.
@@ -159,7 +158,7 @@ func (d *decoder) rule(n *yaml.Node, where string) (Rule, bool) {
 		switch key {
 		case "name":
 			if s, ok := d.str(v, k, p); ok {
-				if !ruleNameRE.MatchString(s) {
+				if !ruleNameRE().MatchString(s) {
 					d.add(k, p, "must be 1 to 100 letters, digits or _.:/- and start with a letter or digit, got %q", s)
 					return
 				}

@@ -6,7 +6,6 @@ package factory
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -92,9 +91,24 @@ func (j *jsonFields) Set(s string) error {
 	return nil
 }
 
-// fieldList is what a --json value looks like: lower-case names joined by
-// commas. Main uses it to tell `--json id,state` from `--json FILE`.
-var fieldList = regexp.MustCompile(`^[a-z_]+(,[a-z_]+)*$`)
+// isFieldList reports whether s looks like a --json value: lower-case
+// names (letters and _) joined by commas. Main uses it to tell
+// `--json id,state` from `--json FILE`. Checked by hand rather than by a
+// regular expression compiled at start-up, which every command would pay
+// for.
+func isFieldList(s string) bool {
+	for _, name := range strings.Split(s, ",") {
+		if name == "" {
+			return false
+		}
+		for _, r := range name {
+			if (r < 'a' || r > 'z') && r != '_' {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // JoinJSONValue rewrites args so that `--json a,b` reads as `--json=a,b`:
 // the flag is boolean to the parser, so a value given as the next word
@@ -106,7 +120,7 @@ func JoinJSONValue(args []string) []string {
 		if args[i] == "--" {
 			return append(out, args[i:]...)
 		}
-		if args[i] == "--json" && i+1 < len(args) && fieldList.MatchString(args[i+1]) {
+		if args[i] == "--json" && i+1 < len(args) && isFieldList(args[i+1]) {
 			out = append(out, "--json="+args[i+1])
 			i++
 			continue
