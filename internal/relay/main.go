@@ -46,7 +46,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			{
 				Name:  "migrate",
 				Usage: "apply pending database migrations",
-				Flags: dbFlags(),
+				Flags: append(flags("database-url"), &cli.BoolFlag{Name: "down", Usage: "roll every migration back instead (destroys data)", Hidden: true}),
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					logger := newLogger(stderr, "info", "text")
 					db, err := store.Open(ctx, cmd.String("database-url"))
@@ -75,8 +75,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				Commands: []*cli.Command{{
 					Name:  "create",
 					Usage: "create an admin API key and print it once",
-					Flags: append(dbFlags(), &cli.StringFlag{Name: "name", Value: "admin", Usage: "the key's name"},
-						&cli.StringFlag{Name: "secrets-keeper", Usage: "secrets keeper URL, as for relay serve", Sources: cli.EnvVars("PATCHPANDA_SECRETS_KEEPER")}),
+					Flags: append(flags("database-url", "secrets-keeper"), &cli.StringFlag{Name: "name", Value: "admin", Usage: "the key's name"}),
 					Action: func(ctx context.Context, cmd *cli.Command) error {
 						db, err := store.Open(ctx, cmd.String("database-url"))
 						if err != nil {
@@ -126,13 +125,6 @@ func errorText(err error) string {
 		return pe.Message
 	}
 	return err.Error()
-}
-
-func dbFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "database-url", Usage: "sqlite:PATH or postgres://…", Value: "sqlite:patchpanda.db", Sources: cli.EnvVars("PATCHPANDA_DATABASE_URL")},
-		&cli.BoolFlag{Name: "down", Usage: "roll every migration back instead (destroys data)", Hidden: true},
-	}
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
