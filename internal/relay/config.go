@@ -197,10 +197,11 @@ func envOf(flag string) string {
 	return ""
 }
 
-// configFrom reads and validates every setting of cmd. Its error has one
-// line per bad setting, each naming the variable, the flag and what is
-// wrong.
-func configFrom(cmd *cli.Command) (Config, error) {
+// configFrom reads and validates every setting of cmd, and refuses the
+// PATCHPANDA_ variables of environ that are no setting (see
+// unknownVariables). Its error has one line per bad setting, each naming
+// the variable, the flag and what is wrong.
+func configFrom(cmd *cli.Command, environ []string) (Config, error) {
 	var c Config
 	errs := c.read(func(s setting) string {
 		if s.isBool {
@@ -209,6 +210,7 @@ func configFrom(cmd *cli.Command) (Config, error) {
 		return cmd.String(s.flag)
 	})
 	errs = append(errs, c.check(cmd.String)...)
+	errs = append(errs, unknownVariables(environ)...)
 	return c, errors.Join(errs...)
 }
 
@@ -480,6 +482,78 @@ func sizeText(n int64) string {
 		}
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// otherPrograms are the PATCHPANDA_ variables that are not the relay's but
+// may be set where it runs: ppctl's (a shell that starts a relay often
+// runs ppctl against it) and, by prefix, the tests' (docs/testing.md).
+var otherPrograms = []string{"PATCHPANDA_RELAY_URL", "PATCHPANDA_TOKEN", "PATCHPANDA_CONFIG_DIR"}
+
+const testVariablePrefix = "PATCHPANDA_TEST_"
+
+// unknownVariables returns an error for each PATCHPANDA_ variable of
+// environ (KEY=VALUE pairs) that is set, not empty, and neither a setting
+// of the relay nor another program's: a misspelt setting would otherwise
+// be ignored and its default used. The error names the variable and the
+// setting it is nearest to, if one is near.
+func unknownVariables(environ []string) []error {
+	known := map[string]bool{}
+	var names []string
+	for _, s := range new(Config).settings() {
+		known[s.env] = true
+		names = append(names, s.env)
+	}
+	for _, n := range otherPrograms {
+		known[n] = true
+	}
+	var errs []error
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "PATCHPANDA_") || strings.HasPrefix(k, testVariablePrefix) || known[k] || v == "" {
+			continue
+		}
+		msg := fmt.Sprintf("%s is set but is not a setting of the relay", k)
+		if near := nearest(k, names); near != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", near)
+		}
+		errs = append(errs, errors.New(msg+"; unset it, or see docs/configuration.md"))
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
+}
+
+// nearest returns the name of names closest to s in edits, if it is within
+// a third of s's length after the PATCHPANDA_ they share, else "".
+func nearest(s string, names []string) string {
+	s = strings.TrimPrefix(s, "PATCHPANDA_")
+	best, bestD := "", len(s)/3+1
+	for _, n := range names {
+		if d := editDistance(s, strings.TrimPrefix(n, "PATCHPANDA_")); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // parseBytes reads a size: a number of bytes, or one with a KB, MB or GB

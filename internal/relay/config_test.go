@@ -1,9 +1,12 @@
 package relay
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +201,84 @@ func TestDefaultsAreWrittenInTheirLargestUnit(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
+	}
+}
+
+func TestUnknownVariablesAreRefusedWithTheNearestSetting(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		want    []string
+	}{
+		{"a misspelt setting", []string{"PATCHPANDA_DATABSE_URL=sqlite:x.db"},
+			[]string{"PATCHPANDA_DATABSE_URL is set but is not a setting of the relay (did you mean PATCHPANDA_DATABASE_URL?); unset it, or see docs/configuration.md"}},
+		{"a name near none", []string{"PATCHPANDA_COLOUR=blue"},
+			[]string{"PATCHPANDA_COLOUR is set but is not a setting of the relay; unset it, or see docs/configuration.md"}},
+		{"each unknown once, in order", []string{"PATCHPANDA_WEBHOOK_SECRETS=s", "PATCHPANDA_ADR=:80"},
+			[]string{
+				"PATCHPANDA_ADR is set but is not a setting of the relay (did you mean PATCHPANDA_ADDR?); unset it, or see docs/configuration.md",
+				"PATCHPANDA_WEBHOOK_SECRETS is set but is not a setting of the relay (did you mean PATCHPANDA_WEBHOOK_SECRET?); unset it, or see docs/configuration.md",
+			}},
+		{"settings, ppctl's variables and the tests' are not refused", []string{
+			"PATCHPANDA_ADDR=:80", "PATCHPANDA_NO_MIGRATE=true", "PATCHPANDA_RELAY_URL=http://localhost:8080", "PATCHPANDA_TOKEN=ppk_x",
+			"PATCHPANDA_CONFIG_DIR=/tmp/pp", "PATCHPANDA_TEST_POSTGRES_URL=postgres://x", "PATCHPANDA_TEST_ANYTHING=1"}, nil},
+		{"an unknown variable set empty is not refused", []string{"PATCHPANDA_DATABSE_URL="}, nil},
+		{"other programs' variables are not the relay's business", []string{"PATCHPANDAS=1", "GITHUB_TOKEN=x", "PATH=/bin"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, err := range unknownVariables(tc.environ) {
+				got = append(got, err.Error())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("unknownVariables (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Every PATCHPANDA_ variable this repository's programs, scripts and docs
+// name is a setting of the relay or belongs to another program (ppctl, the
+// tests), so unknownVariables never refuses one of them.
+func TestEveryVariableTheRepositoryNamesIsKnown(t *testing.T) {
+	known := map[string]bool{}
+	for _, s := range new(Config).settings() {
+		known[s.env] = true
+	}
+	for _, n := range otherPrograms {
+		known[n] = true
+	}
+	name := regexp.MustCompile(`PATCHPANDA_[A-Z0-9_]+`)
+	root := "../.."
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		ext := filepath.Ext(path)
+		if strings.HasSuffix(path, "_test.go") || !slices.Contains([]string{".go", ".md", ".sh", ".yml", ".yaml", ""}, ext) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, n := range name.FindAllString(string(b), -1) {
+			// PATCHPANDA_OIDC_* names a group, not a variable.
+			if !strings.HasSuffix(n, "_") && !strings.HasPrefix(n, testVariablePrefix) && !known[n] {
+				rel, _ := filepath.Rel(root, path)
+				t.Errorf("%s names %s, which relay serve would refuse: add it to the settings table or to otherPrograms", rel, n)
+				known[n] = true // once
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

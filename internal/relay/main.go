@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -36,7 +37,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				Usage: "serve webhooks and the API (the default with no settings: SQLite, db queue, no GitHub App)",
 				Flags: flags(),
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					cfg, err := configFrom(cmd)
+					cfg, err := configFrom(cmd, os.Environ())
 					if err != nil {
 						return err
 					}
@@ -48,6 +49,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				Usage: "apply pending database migrations",
 				Flags: append(flags("database-url"), &cli.BoolFlag{Name: "down", Usage: "roll every migration back instead (destroys data)", Hidden: true}),
 				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if err := errors.Join(unknownVariables(os.Environ())...); err != nil {
+						return err
+					}
 					logger := newLogger(stderr, "info", "text")
 					db, err := store.Open(ctx, cmd.String("database-url"))
 					if err != nil {
@@ -77,6 +81,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					Usage: "create an admin API key and print it once",
 					Flags: append(flags("database-url", "secrets-keeper"), &cli.StringFlag{Name: "name", Value: "admin", Usage: "the key's name"}),
 					Action: func(ctx context.Context, cmd *cli.Command) error {
+						if err := errors.Join(unknownVariables(os.Environ())...); err != nil {
+							return err
+						}
 						db, err := store.Open(ctx, cmd.String("database-url"))
 						if err != nil {
 							return err

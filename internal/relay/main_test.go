@@ -46,6 +46,8 @@ func TestServeRejectsBadSettingsWithOneLineEach(t *testing.T) {
 			`PATCHPANDA_LONG_POLLS_PER_KEY (--long-polls-per-key): "-1" is not a whole number of 0 or more`},
 		{"unknown policy", map[string]string{"PATCHPANDA_STUCK_JOB_POLICY": "drop"},
 			`PATCHPANDA_STUCK_JOB_POLICY (--stuck-job-policy): "drop" is not requeue or fail`},
+		{"a misspelt setting", map[string]string{"PATCHPANDA_DELIVERY_LEASES": "3s"},
+			"relay: PATCHPANDA_DELIVERY_LEASES is set but is not a setting of the relay (did you mean PATCHPANDA_DELIVERY_LEASE?)"},
 		{"GitHub sign-in without the App", map[string]string{"PATCHPANDA_GITHUB_OAUTH_CLIENT_ID": "Iv1.x",
 			"PATCHPANDA_GITHUB_OAUTH_CLIENT_SECRET": "s", "PATCHPANDA_GITHUB_OAUTH_REDIRECT_URL": "https://relay.example/auth/callback"},
 			"sign-in with GitHub needs the GitHub App"},
@@ -66,6 +68,26 @@ func TestServeRejectsBadSettingsWithOneLineEach(t *testing.T) {
 				t.Errorf("stderr = %q, want one line containing %q", errOut.String(), tt.want)
 			}
 		})
+	}
+}
+
+// relay migrate, like serve, refuses a PATCHPANDA_ variable that is no
+// setting, and takes those of ppctl and the tests.
+func TestMigrateRefusesAVariableThatIsNoSetting(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	for k, v := range map[string]string{"PATCHPANDA_RELAY_URL": "http://localhost:8080", "PATCHPANDA_TOKEN": "ppk_x",
+		"PATCHPANDA_CONFIG_DIR": t.TempDir(), "PATCHPANDA_TEST_SOMETHING": "1"} {
+		t.Setenv(k, v)
+	}
+	var out, errOut bytes.Buffer
+	if code := relay.Main(context.Background(), []string{"relay", "migrate", "--database-url", db}, &out, &errOut); code != 0 {
+		t.Fatalf("with ppctl's and the tests' variables: exit %d: %s", code, errOut.String())
+	}
+	t.Setenv("PATCHPANDA_DATABSE_URL", db)
+	errOut.Reset()
+	if code := relay.Main(context.Background(), []string{"relay", "migrate", "--database-url", db}, &out, &errOut); code == 0 ||
+		!strings.Contains(errOut.String(), "PATCHPANDA_DATABSE_URL is set but is not a setting of the relay (did you mean PATCHPANDA_DATABASE_URL?)") {
+		t.Errorf("with PATCHPANDA_DATABSE_URL: exit %d, stderr %q", code, errOut.String())
 	}
 }
 
