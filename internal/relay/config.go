@@ -26,7 +26,9 @@ import (
 )
 
 // Config is every setting of the relay. Each comes from a flag of `relay
-// serve` or the environment variable beside it; flags win.
+// serve` or the environment variable beside it (flags win), through its
+// row of the settings table; a field a Config built in code leaves zero
+// takes the row's default when the relay opens.
 type Config struct {
 	Addr              string
 	DatabaseURL       string
@@ -65,7 +67,7 @@ type Config struct {
 	GitHubOAuthClientSecret string
 	GitHubOAuthRedirectURL  string
 	// AuditCheckpointEvery is how many new audit events make a signed
-	// checkpoint of the chain's head (0: audit.Checkpointer's default).
+	// checkpoint of the chain's head.
 	AuditCheckpointEvery int64
 	RepublishQueuedAfter time.Duration
 	// Limits (docs/configuration.md, "Limits").
