@@ -19,6 +19,10 @@ type CheckpointStore interface {
 	AddAuditCheckpoint(ctx context.Context, cp patchpanda.AuditCheckpoint) (patchpanda.AuditCheckpoint, error)
 }
 
+// DefaultCheckpointEvery is the Checkpointer's default of Every, and the
+// relay's default of PATCHPANDA_AUDIT_CHECKPOINT_EVERY.
+const DefaultCheckpointEvery = 100
+
 // Checkpointer signs the chain's head into the checkpoint table and writes
 // it to the log: at start, whenever the chain has grown by Every events,
 // and at shutdown. A chain later found shorter than a checkpoint, or
@@ -28,7 +32,8 @@ type Checkpointer struct {
 	Store  CheckpointStore
 	Chain  *Chain
 	Logger *slog.Logger
-	// Every is how many new events make a checkpoint; 100 when zero.
+	// Every is how many new events make a checkpoint; DefaultCheckpointEvery
+	// when zero.
 	Every int64
 	// Poll is how often the head is read; 5 s when zero.
 	Poll time.Duration
@@ -56,7 +61,7 @@ func (c *Checkpointer) Run(ctx context.Context) {
 		case <-t.C:
 			every := c.Every
 			if every <= 0 {
-				every = 100
+				every = DefaultCheckpointEvery
 			}
 			c.take(ctx, patchpanda.CheckpointEvery, every)
 		}

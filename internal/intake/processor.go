@@ -74,11 +74,15 @@ type Processor struct {
 	waker *poll.Waker
 }
 
-// NewProcessor returns a Processor with the defaults: a 2-minute lease, 10
+// DefaultLease is the Processor's lease on a claimed delivery, and the
+// relay's default of PATCHPANDA_DELIVERY_LEASE.
+const DefaultLease = time.Minute
+
+// NewProcessor returns a Processor with the defaults: DefaultLease, 10
 // attempts, a 1-second poll and batches of 100.
 func NewProcessor(db *store.DB, logger *slog.Logger, h Handler, m Observer) *Processor {
 	return &Processor{DB: db, Logger: logger, Handler: h, Metrics: m,
-		Lease: 2 * time.Minute, MaxAttempts: 10, Poll: time.Second, Batch: 100,
+		Lease: DefaultLease, MaxAttempts: 10, Poll: time.Second, Batch: 100,
 		waker: poll.NewWaker()}
 }
 

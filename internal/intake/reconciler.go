@@ -43,11 +43,19 @@ type Reconciler struct {
 	asked map[string]time.Time // GUIDs asked for recently: do not ask again at once
 }
 
-// NewReconciler returns a Reconciler looking back 24 hours every 5
-// minutes, at most 20 pages of 100 and 50 redeliveries a run.
+// Defaults of the Reconciler, and the relay's defaults of
+// PATCHPANDA_REDELIVERY_WINDOW and PATCHPANDA_REDELIVERY_INTERVAL.
+const (
+	DefaultRedeliveryWindow   = 24 * time.Hour
+	DefaultRedeliveryInterval = 5 * time.Minute
+)
+
+// NewReconciler returns a Reconciler looking back DefaultRedeliveryWindow
+// every DefaultRedeliveryInterval, at most 20 pages of 100 and 50
+// redeliveries a run.
 func NewReconciler(gh Deliveries, db *store.DB, appID int64, logger *slog.Logger, m RedeliveryObserver) *Reconciler {
 	return &Reconciler{GitHub: gh, DB: db, AppID: appID, Logger: logger, Metrics: m,
-		Window: 24 * time.Hour, MaxPages: 20, MaxRedeliveries: 50, Interval: 5 * time.Minute, Now: time.Now,
+		Window: DefaultRedeliveryWindow, MaxPages: 20, MaxRedeliveries: 50, Interval: DefaultRedeliveryInterval, Now: time.Now,
 		asked: map[string]time.Time{}}
 }
 

@@ -72,11 +72,18 @@ type Service struct {
 	Enqueued func()
 }
 
-// NewService returns a Service with a 10-minute heartbeat and the requeue
-// policy.
+// Defaults of the Service, and the relay's defaults of
+// PATCHPANDA_JOB_HEARTBEAT and PATCHPANDA_STUCK_JOB_POLICY.
+const (
+	DefaultHeartbeat   = 10 * time.Minute
+	DefaultStuckPolicy = "requeue"
+)
+
+// NewService returns a Service with DefaultHeartbeat and
+// DefaultStuckPolicy.
 func NewService(db *store.DB, tokens Tokens, logger *slog.Logger) *Service {
 	return &Service{DB: db, Tokens: tokens, Logger: logger,
-		Heartbeat: 10 * time.Minute, StuckPolicy: "requeue", Enqueued: func() {}}
+		Heartbeat: DefaultHeartbeat, StuckPolicy: DefaultStuckPolicy, Enqueued: func() {}}
 }
 
 // List returns a page of jobs and the next page's cursor.
@@ -182,10 +189,10 @@ func (s *Service) Claim(ctx context.Context, id string, who *patchpanda.Principa
 	return l, err
 }
 
-// heartbeat is Heartbeat, or 10 minutes when unset.
+// heartbeat is Heartbeat, or DefaultHeartbeat when unset.
 func (s *Service) heartbeat() time.Duration {
 	if s.Heartbeat <= 0 {
-		return 10 * time.Minute
+		return DefaultHeartbeat
 	}
 	return s.Heartbeat
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -36,7 +37,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				Usage: "serve webhooks and the API (the default with no settings: SQLite, db queue, no GitHub App)",
 				Flags: flags(),
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					cfg, err := configFrom(cmd)
+					cfg, err := configFrom(cmd, os.Environ())
 					if err != nil {
 						return err
 					}
@@ -46,8 +47,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			{
 				Name:  "migrate",
 				Usage: "apply pending database migrations",
-				Flags: dbFlags(),
+				Flags: append(flags("database-url"), &cli.BoolFlag{Name: "down", Usage: "roll every migration back instead (destroys data)", Hidden: true}),
 				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if err := errors.Join(unknownVariables(os.Environ())...); err != nil {
+						return err
+					}
 					logger := newLogger(stderr, "info", "text")
 					db, err := store.Open(ctx, cmd.String("database-url"))
 					if err != nil {
@@ -75,9 +79,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				Commands: []*cli.Command{{
 					Name:  "create",
 					Usage: "create an admin API key and print it once",
-					Flags: append(dbFlags(), &cli.StringFlag{Name: "name", Value: "admin", Usage: "the key's name"},
-						&cli.StringFlag{Name: "secrets-keeper", Usage: "secrets keeper URL, as for relay serve", Sources: cli.EnvVars("PATCHPANDA_SECRETS_KEEPER")}),
+					Flags: append(flags("database-url", "secrets-keeper"), &cli.StringFlag{Name: "name", Value: "admin", Usage: "the key's name"}),
 					Action: func(ctx context.Context, cmd *cli.Command) error {
+						if err := errors.Join(unknownVariables(os.Environ())...); err != nil {
+							return err
+						}
 						db, err := store.Open(ctx, cmd.String("database-url"))
 						if err != nil {
 							return err
@@ -126,13 +132,6 @@ func errorText(err error) string {
 		return pe.Message
 	}
 	return err.Error()
-}
-
-func dbFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "database-url", Usage: "sqlite:PATH or postgres://…", Value: "sqlite:patchpanda.db", Sources: cli.EnvVars("PATCHPANDA_DATABASE_URL")},
-		&cli.BoolFlag{Name: "down", Usage: "roll every migration back instead (destroys data)", Hidden: true},
-	}
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {

@@ -74,9 +74,13 @@ var (
 )
 
 // Open opens the database (migrating it unless told not to), wires the
-// services and binds the listen address. It returns an error naming the
+// services and binds the listen address. A setting cfg leaves zero takes
+// its default, as `relay serve` has it. It returns an error naming the
 // setting or dependency at fault.
 func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err error) {
+	if cfg, err = cfg.withDefaults(); err != nil {
+		return nil, err
+	}
 	r := &Relay{Config: cfg, Logger: logger, Metrics: metrics.New()}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -158,9 +162,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		return nil, fmt.Errorf("PATCHPANDA_GITHUB_API_URL: %w", err)
 	}
 	r.Processor = intake.NewProcessor(db, logger, d.Handle, r.Metrics)
-	if cfg.DeliveryLease > 0 {
-		r.Processor.Lease = cfg.DeliveryLease
-	}
+	r.Processor.Lease = cfg.DeliveryLease
 	r.Processor.AfterCommit = r.Jobs.Enqueued
 	r.Processor.Budget = r.GitHub.Budget()
 	r.Recorder.OnRecorded = func(int) { r.Processor.Wake() }
@@ -169,21 +171,13 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 		return metrics.Backlog{DeliveriesPending: d, Jobs: jobs, Outbox: outbox}, err
 	})
 	r.Reconciler = intake.NewReconciler(r.GitHub, db, cfg.GitHubAppID, logger, r.Metrics)
-	if cfg.RedeliveryWindow > 0 {
-		r.Reconciler.Window = cfg.RedeliveryWindow
-	}
-	if cfg.RedeliveryEvery > 0 {
-		r.Reconciler.Interval = cfg.RedeliveryEvery
-	}
+	r.Reconciler.Window = cfg.RedeliveryWindow
+	r.Reconciler.Interval = cfg.RedeliveryEvery
 	if r.GitHub.Enabled() {
 		r.workers = append(r.workers, r.Reconciler.Run)
 	}
 	if cfg.QueueBackend != "db" {
-		age := cfg.RepublishQueuedAfter
-		if age <= 0 {
-			age = 15 * time.Minute
-		}
-		r.Sweeper = &outbox.Sweeper{DB: db, Logger: logger, Age: age, Published: publishRunner.Wake}
+		r.Sweeper = &outbox.Sweeper{DB: db, Logger: logger, Age: cfg.RepublishQueuedAfter, Published: publishRunner.Wake}
 		r.workers = append(r.workers, r.Sweeper.Run)
 	}
 	r.workers = append(r.workers, db.RunCheckpoints, r.Recorder.Run, r.Processor.Run, publishRunner.Run, githubRunner.Run,
@@ -243,23 +237,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	}
 	r.ln = ln
 	r.server = httpapi.NewHTTPServer(api.Handler(), httpapi.Timeouts{
-		ReadHeader:     orDefault(cfg.ReadHeaderTimeout, 10*time.Second),
-		Read:           orDefault(cfg.ReadTimeout, 30*time.Second),
-		Write:          orDefault(cfg.WriteTimeout, 60*time.Second),
-		Idle:           orDefault(cfg.IdleTimeout, 2*time.Minute),
-		MaxHeaderBytes: int(orDefault(cfg.MaxHeaderBytes, 64<<10)),
+		ReadHeader:     cfg.ReadHeaderTimeout,
+		Read:           cfg.ReadTimeout,
+		Write:          cfg.WriteTimeout,
+		Idle:           cfg.IdleTimeout,
+		MaxHeaderBytes: int(cfg.MaxHeaderBytes),
 	})
 	r.server.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	return r, nil
-}
-
-// orDefault returns v, or def when v is zero (a Config built in code
-// rather than from flags).
-func orDefault[T int64 | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // Addr returns the address the relay listens on (useful after ":0").
