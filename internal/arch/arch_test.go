@@ -52,6 +52,7 @@ var adapters = []string{
 var stdlibOnly = []string{
 	"internal/patchpanda",
 	"internal/coverage",
+	"internal/spelling",
 }
 
 // notLinked: the command (key) must not link the package (value). ppctl

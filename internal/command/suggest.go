@@ -1,6 +1,10 @@
 package command
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+
+	"github.com/patchpanda/patchpanda/internal/spelling"
+)
 
 // maxSuggestLen bounds the words suggest compares, so that a long word costs
 // nothing: nobody mistypes "generate" as forty letters.
@@ -24,38 +28,9 @@ func suggest(typed string, known []string) string {
 		if utf8.RuneCountInString(k) >= 6 {
 			limit = 2
 		}
-		if d := distance(typed, k); d <= limit && (bestDist < 0 || d < bestDist) {
+		if d := spelling.Distance(typed, k); d <= limit && (bestDist < 0 || d < bestDist) {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-// distance returns the optimal string alignment distance between a and b:
-// the fewest insertions, deletions, substitutions and swaps of adjacent runes
-// that turn a into b, where no part is edited twice.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	// d[i][j] is the distance between ra[:i] and rb[:j].
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }

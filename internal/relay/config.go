@@ -21,6 +21,7 @@ import (
 	"github.com/patchpanda/patchpanda/internal/intake"
 	"github.com/patchpanda/patchpanda/internal/jobs"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/spelling"
 	"github.com/patchpanda/patchpanda/internal/store"
 	"github.com/patchpanda/patchpanda/internal/webhook"
 )
@@ -530,32 +531,11 @@ func nearest(s string, names []string) string {
 	s = strings.TrimPrefix(s, "PATCHPANDA_")
 	best, bestD := "", len(s)/3+1
 	for _, n := range names {
-		if d := editDistance(s, strings.TrimPrefix(n, "PATCHPANDA_")); d < bestD {
+		if d := spelling.Distance(s, strings.TrimPrefix(n, "PATCHPANDA_")); d < bestD {
 			best, bestD = n, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // parseBytes reads a size: a number of bytes, or one with a KB, MB or GB
