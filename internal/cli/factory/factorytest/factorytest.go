@@ -33,8 +33,9 @@ func New(t testing.TB) *factory.Factory {
 }
 
 // Parse runs the command newCmd builds on args (the verb's own, without
-// its name) and returns the options its constructor parsed, or the error
-// it returned before running. Usage and help go nowhere.
+// its name, rewritten as Main does: `--json a,b` reads as `--json=a,b`)
+// and returns the options its constructor parsed, or the error it
+// returned before running. Usage and help go nowhere.
 func Parse[O any](t testing.TB, f *factory.Factory, newCmd func(*factory.Factory, func(context.Context, *O) error) *cli.Command, args ...string) (*O, error) {
 	t.Helper()
 	var got *O
@@ -44,7 +45,7 @@ func Parse[O any](t testing.TB, f *factory.Factory, newCmd func(*factory.Factory
 	})
 	cmd.Writer, cmd.ErrWriter = io.Discard, io.Discard
 	cmd.ExitErrHandler = func(context.Context, *cli.Command, error) {}
-	err := cmd.Run(context.Background(), append([]string{cmd.Name}, args...))
+	err := cmd.Run(context.Background(), factory.JoinJSONValue(append([]string{cmd.Name}, args...)))
 	if err == nil && got == nil {
 		t.Fatalf("%s %v: the command did not reach its run function", cmd.Name, args)
 	}
