@@ -86,7 +86,7 @@ func TestShowAndReplayTakeOneID(t *testing.T) {
 		{"an id", []string{"j_1"}, "j_1", ""},
 		{"spaces around the id", []string{" j_2 "}, "j_2", ""},
 		{"no id", nil, "", "usage: ppctl jobs VERB ID"},
-		{"two ids", []string{"a", "b"}, "", "usage: ppctl jobs VERB ID"},
+		{"two ids", []string{"j_1", "j_2"}, "", "usage: ppctl jobs VERB ID"},
 		{"a blank id", []string{" "}, "", "usage: ppctl jobs VERB ID"},
 	}
 	for _, tt := range tests {

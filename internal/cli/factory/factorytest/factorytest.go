@@ -32,10 +32,11 @@ func New(t testing.TB) *factory.Factory {
 	}
 }
 
-// Parse runs the command newCmd builds on args (the verb's own, without
-// its name, rewritten as Main does: `--json a,b` reads as `--json=a,b`)
-// and returns the options its constructor parsed, or the error it
-// returned before running. Usage and help go nowhere.
+// Parse runs the command newCmd builds under a root with ppctl's global
+// flags (--relay, --token), on args: the verb's own, without its name,
+// rewritten as Main does (`--json a,b` reads as `--json=a,b`). It returns
+// the options the constructor parsed, or the error it returned before
+// running. Usage and help go nowhere.
 func Parse[O any](t testing.TB, f *factory.Factory, newCmd func(*factory.Factory, func(context.Context, *O) error) *cli.Command, args ...string) (*O, error) {
 	t.Helper()
 	var got *O
@@ -43,9 +44,18 @@ func Parse[O any](t testing.TB, f *factory.Factory, newCmd func(*factory.Factory
 		got = o
 		return nil
 	})
-	cmd.Writer, cmd.ErrWriter = io.Discard, io.Discard
-	cmd.ExitErrHandler = func(context.Context, *cli.Command, error) {}
-	err := cmd.Run(context.Background(), factory.JoinJSONValue(append([]string{cmd.Name}, args...)))
+	root := &cli.Command{
+		Name:           "ppctl",
+		Writer:         io.Discard,
+		ErrWriter:      io.Discard,
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "relay"},
+			&cli.StringFlag{Name: "token"},
+		},
+		Commands: []*cli.Command{cmd},
+	}
+	err := root.Run(context.Background(), factory.JoinJSONValue(append([]string{"ppctl", cmd.Name}, args...)))
 	if err == nil && got == nil {
 		t.Fatalf("%s %v: the command did not reach its run function", cmd.Name, args)
 	}
