@@ -64,9 +64,9 @@ func parseXML(br *bufio.Reader, f Format, root xmlRoot, bud *budget, emit func(*
 	if !w.sawRoot {
 		return Totals{}, &ParseError{Format: f, Msg: "no <" + root.name + "> root element"}
 	}
-	// A well-formed document has ended every file's element, but a
-	// format may end its files on something else (Cobertura: a class of
-	// another file).
+	// A format whose files end on their element's end has none open
+	// here; Cobertura's last file is, as its files end when a class of
+	// another file starts.
 	if err := w.closeFile(h); err != nil {
 		return Totals{}, err
 	}
