@@ -1,6 +1,10 @@
 package jobs
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory/factorytest"
+	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -134,4 +140,45 @@ func TestWatchParsesItsFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exporter is a fake factory.Exporter that keeps what it is given.
+type exporter struct{ got []any }
+
+func (e *exporter) Write(v any) error {
+	e.got = append(e.got, v)
+	return nil
+}
+
+func TestReplayRunsAgainstAFakeRelay(t *testing.T) {
+	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/jobs/j_1/replay" {
+			http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusTeapot)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id": "j_2", "attempt": 2, "state": "queued"}`)
+	}))
+	defer relay.Close()
+	client := func() (*httpapi.Client, error) { return httpapi.NewClient(relay.URL, "ppk_test"), nil }
+
+	t.Run("for a person", func(t *testing.T) {
+		ios, _, out, errOut := iostreams.Test()
+		if err := replayRun(context.Background(), &ReplayOptions{IO: ios, Client: client, ID: "j_1"}); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != "j_2\n" || !strings.Contains(errOut.String(), "Replayed j_1 as j_2 (attempt 2)") {
+			t.Errorf("stdout %q, stderr %q", out, errOut)
+		}
+	})
+	t.Run("as JSON", func(t *testing.T) {
+		ios, _, out, _ := iostreams.Test()
+		e := &exporter{}
+		if err := replayRun(context.Background(), &ReplayOptions{IO: ios, Client: client, Exporter: e, ID: "j_1"}); err != nil {
+			t.Fatal(err)
+		}
+		if len(e.got) != 1 || e.got[0].(*patchpanda.Job).ID != "j_2" || out.Len() != 0 {
+			t.Errorf("exported %+v, stdout %q; want the new attempt alone", e.got, out)
+		}
+	})
 }
