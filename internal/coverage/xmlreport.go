@@ -11,22 +11,29 @@ import (
 	"strings"
 )
 
-// xmlFormat describes one XML format to parseXML: what the start and the
-// end of each of its elements mean, what a finished file adds to the
-// totals, and the totals at the end. The walk keeps the rest: the open
-// elements, the root element, the file being read, the budget and the
-// errors' positions. start and end return a *ParseError made with
-// w.errAt for what the format refuses.
-type xmlFormat interface {
+// xmlFormat describes one XML format to parseXML: its root element,
+// what the start and the end of each of its elements mean, what a
+// finished file adds to the totals, and the totals at the end. The walk
+// keeps the rest: the open elements, the root check, the file being
+// read, the budget and the errors' positions. start and end return a
+// *ParseError made with w.errAt for what the format refuses.
+//
+// These are function fields, not an interface's methods: an interface
+// would put the walker, and with it encoding/xml's Decoder, in the
+// binary's reflection data, and so link the Decoder's unmarshalling code
+// into ppctl and the relay. That code moves the XML parsers' hot loops
+// and costs them several percent.
+type xmlFormat struct {
+	root xmlRoot
 	// start handles a start element; w.depth() counts it.
-	start(w *xmlWalker, se *xml.StartElement) error
+	start func(w *xmlWalker, se *xml.StartElement) error
 	// end handles the end of the element named; w.depth() no longer
-	// counts it.
-	end(w *xmlWalker, name string) error
+	// counts it. Nil when ends mean nothing to the format.
+	end func(w *xmlWalker, name string) error
 	// file takes a finished file before it is emitted.
-	file(f *File)
+	file func(f *File)
 	// totals returns the report's totals once the document has been read.
-	totals() Totals
+	totals func() Totals
 }
 
 // xmlRoot is a format's root element. When first is set, the document's
@@ -38,12 +45,12 @@ type xmlRoot struct {
 	first bool
 }
 
-// parseXML reads the XML report in br as format f, with h describing its
+// parseXML reads the XML report in br as format f, with x describing its
 // elements, emitting each file as it is finished. It returns a
-// *ParseError for malformed XML, a missing or misplaced root and what h
+// *ParseError for malformed XML, a missing or misplaced root and what x
 // refuses, a *LimitError past the budget, and emit's error wrapped.
-func parseXML(br *bufio.Reader, f Format, root xmlRoot, bud *budget, emit func(*File) error, h xmlFormat) (Totals, error) {
-	w := newXMLWalker(br, f, bud, emit)
+func parseXML(br *bufio.Reader, f Format, bud *budget, emit func(*File) error, x *xmlFormat) (Totals, error) {
+	w := newXMLWalker(br, f, bud, emit, x.file)
 	for {
 		se, end, err := w.next()
 		if errors.Is(err, io.EOF) {
@@ -52,25 +59,32 @@ func parseXML(br *bufio.Reader, f Format, root xmlRoot, bud *budget, emit func(*
 		if err != nil {
 			return Totals{}, err
 		}
-		if se == nil {
-			err = h.end(w, end)
-		} else if err = w.checkRoot(se, root); err == nil {
-			err = h.start(w, se)
+		switch {
+		case se == nil:
+			if x.end != nil {
+				err = x.end(w, end)
+			}
+		case len(w.stack) == 1 || se.Name.Local == x.root.name:
+			if err = w.checkRoot(se, x.root); err == nil {
+				err = x.start(w, se)
+			}
+		default:
+			err = x.start(w, se)
 		}
 		if err != nil {
 			return Totals{}, err
 		}
 	}
 	if !w.sawRoot {
-		return Totals{}, &ParseError{Format: f, Msg: "no <" + root.name + "> root element"}
+		return Totals{}, &ParseError{Format: f, Msg: "no <" + x.root.name + "> root element"}
 	}
 	// A format whose files end on their element's end has none open
 	// here; Cobertura's last file is, as its files end when a class of
 	// another file starts.
-	if err := w.closeFile(h); err != nil {
+	if err := w.closeFile(); err != nil {
 		return Totals{}, err
 	}
-	return h.totals(), nil
+	return x.totals(), nil
 }
 
 // xmlWalker drives an encoding/xml token stream, keeping only the stack of
@@ -82,20 +96,22 @@ type xmlWalker struct {
 	stack   []string
 	bud     *budget
 	emit    func(*File) error
+	onFile  func(*File)
 	cur     *xmlFile
 	sawRoot bool
 }
 
-func newXMLWalker(br *bufio.Reader, f Format, bud *budget, emit func(*File) error) *xmlWalker {
+func newXMLWalker(br *bufio.Reader, f Format, bud *budget, emit func(*File) error, onFile func(*File)) *xmlWalker {
 	d := xml.NewDecoder(br)
 	d.Strict = true
 	// Reports declare encodings such as ISO-8859-1 now and then; bytes
 	// outside ASCII only occur in paths, which we pass through.
 	d.CharsetReader = func(charset string, input io.Reader) (io.Reader, error) { return input, nil }
-	return &xmlWalker{d: d, f: f, bud: bud, emit: emit}
+	return &xmlWalker{d: d, f: f, bud: bud, emit: emit, onFile: onFile}
 }
 
-// checkRoot notes the root element and refuses a misplaced one.
+// checkRoot notes the root element and refuses a misplaced one; only a
+// first-level element or one named as the root can be either.
 func (w *xmlWalker) checkRoot(se *xml.StartElement, root xmlRoot) error {
 	name := se.Name.Local
 	switch {
@@ -195,15 +211,15 @@ func (w *xmlWalker) openFile(p string) error {
 	return err
 }
 
-// closeFile finishes the file being read, if any: h takes it, then it is
-// emitted.
-func (w *xmlWalker) closeFile(h xmlFormat) error {
+// closeFile finishes the file being read, if any: the format takes it,
+// then it is emitted.
+func (w *xmlWalker) closeFile() error {
 	if w.cur == nil {
 		return nil
 	}
 	f := w.cur.done()
 	w.cur = nil
-	h.file(f)
+	w.onFile(f)
 	if err := w.emit(f); err != nil {
 		return fmt.Errorf("coverage: %s: %w", w.f, err)
 	}
@@ -327,10 +343,12 @@ func (s *fileSet) add(f *File) {
 // they come one after another; the root's lines-valid/lines-covered and
 // branches-valid/branches-covered are the totals when present.
 func parseCobertura(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
-	return parseXML(br, Cobertura, xmlRoot{name: "coverage", first: true}, bud, emit, &cobertura{set: newFileSet()})
+	c := &cobertura{set: newFileSet()}
+	return parseXML(br, Cobertura, bud, emit, &xmlFormat{root: xmlRoot{name: "coverage", first: true}, start: c.start, file: c.file, totals: c.totals})
 }
 
-// cobertura is Cobertura XML's xmlFormat.
+// cobertura is what Cobertura XML's walk keeps; a class's file stays open
+// for the classes of the same file that follow it, so no end matters.
 type cobertura struct {
 	set     *fileSet
 	root    *Totals
@@ -367,7 +385,7 @@ func (c *cobertura) start(w *xmlWalker, se *xml.StartElement) error {
 		if w.cur != nil && w.cur.f.Path == p {
 			return nil
 		}
-		if err := w.closeFile(c); err != nil {
+		if err := w.closeFile(); err != nil {
 			return err
 		}
 		return w.openFile(p)
@@ -383,10 +401,6 @@ func (c *cobertura) start(w *xmlWalker, se *xml.StartElement) error {
 	}
 	return nil
 }
-
-// end does nothing: a class's file stays open for the classes of the same
-// file that follow it.
-func (c *cobertura) end(*xmlWalker, string) error { return nil }
 
 func (c *cobertura) file(f *File) { c.set.add(f) }
 
@@ -448,10 +462,11 @@ func joinSource(src, name string) string {
 // has instructions, hit when one of them ran). The totals are the report's
 // own LINE and BRANCH counters; a counter JaCoCo omitted is 0.
 func parseJaCoCo(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
-	return parseXML(br, JaCoCo, xmlRoot{name: "report"}, bud, emit, &jacoco{seen: map[string]struct{}{}})
+	j := &jacoco{seen: map[string]struct{}{}}
+	return parseXML(br, JaCoCo, bud, emit, &xmlFormat{root: xmlRoot{name: "report"}, start: j.start, end: j.end, file: j.file, totals: j.totals})
 }
 
-// jacoco is JaCoCo XML's xmlFormat.
+// jacoco is what JaCoCo XML's walk keeps.
 type jacoco struct {
 	t    Totals
 	pkg  string
@@ -539,7 +554,7 @@ func jacocoLine(w *xmlWalker, se *xml.StartElement) error {
 
 func (j *jacoco) end(w *xmlWalker, name string) error {
 	if name == "sourcefile" {
-		return w.closeFile(j)
+		return w.closeFile()
 	}
 	return nil
 }
@@ -559,10 +574,11 @@ func (j *jacoco) totals() Totals { return j.t }
 // conditionals as branches, methods as functions; lines are counted from
 // the stmt and cond <line> elements.
 func parseClover(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
-	return parseXML(br, Clover, xmlRoot{name: "coverage"}, bud, emit, &clover{set: newFileSet()})
+	c := &clover{set: newFileSet()}
+	return parseXML(br, Clover, bud, emit, &xmlFormat{root: xmlRoot{name: "coverage"}, start: c.start, end: c.end, file: c.file, totals: c.totals})
 }
 
-// clover is Clover XML's xmlFormat.
+// clover is what Clover XML's walk keeps.
 type clover struct {
 	set    *fileSet
 	proj   *Totals
@@ -660,7 +676,7 @@ func cloverLine(w *xmlWalker, se *xml.StartElement) error {
 func (c *clover) end(w *xmlWalker, name string) error {
 	switch name {
 	case "file":
-		return w.closeFile(c)
+		return w.closeFile()
 	case "project":
 		c.inProj = false
 	}
