@@ -50,6 +50,33 @@ func genReport(format Format, size int) []byte {
 			b.WriteString("</lines></class>\n")
 		}
 		b.WriteString("</classes></package></packages></coverage>\n")
+	case JaCoCo:
+		b.WriteString(`<report name="big">`)
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, "<package name=\"p%d\"><sourcefile name=\"F%d.java\">\n", i/50, i)
+			for l := 1; l <= 300; l++ {
+				fmt.Fprintf(&b, "<line nr=\"%d\" mi=\"%d\" ci=\"%d\" mb=\"%d\" cb=\"%d\"/>\n", l, l%2, l%3, (l%10)/9*2, (l%10)/9)
+			}
+			b.WriteString(`<counter type="LINE" missed="100" covered="200"/><counter type="METHOD" missed="1" covered="9"/></sourcefile></package>` + "\n")
+		}
+		b.WriteString(`<counter type="LINE" missed="1" covered="2"/><counter type="BRANCH" missed="1" covered="1"/></report>` + "\n")
+	case Clover:
+		b.WriteString(`<coverage generated="1"><project timestamp="1"><metrics statements="1" coveredstatements="1"/>`)
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, "<file name=\"f%d.php\" path=\"/src/f%d.php\"><metrics statements=\"300\"/>\n", i, i)
+			for l := 1; l <= 300; l++ {
+				switch l % 10 {
+				case 0:
+					fmt.Fprintf(&b, "<line num=\"%d\" type=\"method\" count=\"%d\"/>\n", l, l%3)
+				case 5:
+					fmt.Fprintf(&b, "<line num=\"%d\" type=\"cond\" count=\"%d\" truecount=\"%d\" falsecount=\"0\"/>\n", l, l%3, l%2)
+				default:
+					fmt.Fprintf(&b, "<line num=\"%d\" type=\"stmt\" count=\"%d\"/>\n", l, l%3)
+				}
+			}
+			b.WriteString("</file>\n")
+		}
+		b.WriteString("</project></coverage>\n")
 	case Istanbul:
 		b.WriteString("{")
 		for i := 0; b.Len() < size; i++ {
@@ -111,6 +138,8 @@ func BenchmarkParseLCOV(b *testing.B)      { benchParse(b, LCOV) }
 func BenchmarkParseGo(b *testing.B)        { benchParse(b, Go) }
 func BenchmarkParseCobertura(b *testing.B) { benchParse(b, Cobertura) }
 func BenchmarkParseIstanbul(b *testing.B)  { benchParse(b, Istanbul) }
+func BenchmarkParseJaCoCo(b *testing.B)    { benchParse(b, JaCoCo) }
+func BenchmarkParseClover(b *testing.B)    { benchParse(b, Clover) }
 
 // BenchmarkParseLCOVRealC parses a real per-test tracefile (jq's test
 // suite, one lcov --capture per test, concatenated), made by

@@ -11,22 +11,118 @@ import (
 	"strings"
 )
 
-// xmlWalker drives an encoding/xml token stream, keeping only the stack of
-// open element names, so that memory stays with the file being read.
-type xmlWalker struct {
-	d     *xml.Decoder
-	f     Format
-	stack []string
-	bud   *budget
+// xmlFormat describes one XML format to parseXML: its root element,
+// what the start and the end of each of its elements mean, what a
+// finished file adds to the totals, and the totals at the end. The walk
+// keeps the rest: the open elements, the root check, the file being
+// read, the budget and the errors' positions. start and end return a
+// *ParseError made with w.errAt for what the format refuses.
+//
+// These are function fields, not an interface's methods: an interface
+// would put the walker, and with it encoding/xml's Decoder, in the
+// binary's reflection data, and so link the Decoder's unmarshalling code
+// into ppctl and the relay. That code moves the XML parsers' hot loops
+// and costs them several percent.
+type xmlFormat struct {
+	root xmlRoot
+	// start handles a start element; w.depth() counts it.
+	start func(w *xmlWalker, se *xml.StartElement) error
+	// end handles the end of the element named; w.depth() no longer
+	// counts it. Nil when ends mean nothing to the format.
+	end func(w *xmlWalker, name string) error
+	// file takes a finished file before it is emitted.
+	file func(f *File)
+	// totals returns the report's totals once the document has been read.
+	totals func() Totals
 }
 
-func newXMLWalker(br *bufio.Reader, f Format, bud *budget) *xmlWalker {
+// xmlRoot is a format's root element. When first is set, the document's
+// first element must be it; otherwise other elements may come first (the
+// report is refused at the end without a root) but the root may not be
+// nested.
+type xmlRoot struct {
+	name  string
+	first bool
+}
+
+// parseXML reads the XML report in br as format f, with x describing its
+// elements, emitting each file as it is finished. It returns a
+// *ParseError for malformed XML, a missing or misplaced root and what x
+// refuses, a *LimitError past the budget, and emit's error wrapped.
+func parseXML(br *bufio.Reader, f Format, bud *budget, emit func(*File) error, x *xmlFormat) (Totals, error) {
+	w := newXMLWalker(br, f, bud, emit, x.file)
+	for {
+		se, end, err := w.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Totals{}, err
+		}
+		switch {
+		case se == nil:
+			if x.end != nil {
+				err = x.end(w, end)
+			}
+		case len(w.stack) == 1 || se.Name.Local == x.root.name:
+			if err = w.checkRoot(se, x.root); err == nil {
+				err = x.start(w, se)
+			}
+		default:
+			err = x.start(w, se)
+		}
+		if err != nil {
+			return Totals{}, err
+		}
+	}
+	if !w.sawRoot {
+		return Totals{}, &ParseError{Format: f, Msg: "no <" + x.root.name + "> root element"}
+	}
+	// A format whose files end on their element's end has none open
+	// here; Cobertura's last file is, as its files end when a class of
+	// another file starts.
+	if err := w.closeFile(); err != nil {
+		return Totals{}, err
+	}
+	return x.totals(), nil
+}
+
+// xmlWalker drives an encoding/xml token stream, keeping only the stack of
+// open element names and the file being read, so that memory stays with
+// that file.
+type xmlWalker struct {
+	d       *xml.Decoder
+	f       Format
+	stack   []string
+	bud     *budget
+	emit    func(*File) error
+	onFile  func(*File)
+	cur     *xmlFile
+	sawRoot bool
+}
+
+func newXMLWalker(br *bufio.Reader, f Format, bud *budget, emit func(*File) error, onFile func(*File)) *xmlWalker {
 	d := xml.NewDecoder(br)
 	d.Strict = true
 	// Reports declare encodings such as ISO-8859-1 now and then; bytes
 	// outside ASCII only occur in paths, which we pass through.
 	d.CharsetReader = func(charset string, input io.Reader) (io.Reader, error) { return input, nil }
-	return &xmlWalker{d: d, f: f, bud: bud}
+	return &xmlWalker{d: d, f: f, bud: bud, emit: emit, onFile: onFile}
+}
+
+// checkRoot notes the root element and refuses a misplaced one; only a
+// first-level element or one named as the root can be either.
+func (w *xmlWalker) checkRoot(se *xml.StartElement, root xmlRoot) error {
+	name := se.Name.Local
+	switch {
+	case len(w.stack) == 1 && name == root.name:
+		w.sawRoot = true
+	case len(w.stack) == 1 && root.first:
+		return w.errAt(name, "root element must be <%s>", root.name)
+	case name == root.name && !root.first:
+		return w.errAt(name, "nested <%s>", root.name)
+	}
+	return nil
 }
 
 // errAt returns a *ParseError at the decoder's position, naming el.
@@ -71,6 +167,32 @@ func (w *xmlWalker) next() (start *xml.StartElement, end string, err error) {
 	}
 }
 
+// text reads the character data of the element just started, through
+// its end; a child element is an error. The element's end is not handed
+// to the format.
+func (w *xmlWalker) text() (string, error) {
+	el := w.parent(0)
+	var b strings.Builder
+	for {
+		tok, err := w.d.Token()
+		if err != nil {
+			return "", w.errAt(el, "malformed XML: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			b.Write(t)
+		case xml.EndElement:
+			w.stack = w.stack[:len(w.stack)-1]
+			return b.String(), nil
+		case xml.StartElement:
+			return "", w.errAt(t.Name.Local, "unexpected element inside <%s>", el)
+		}
+	}
+}
+
+// depth returns the number of open elements, the current one included.
+func (w *xmlWalker) depth() int { return len(w.stack) }
+
 // parent returns the name of the element n levels above the current one
 // (0 = the current element), or "".
 func (w *xmlWalker) parent(n int) string {
@@ -78,6 +200,47 @@ func (w *xmlWalker) parent(n int) string {
 		return w.stack[i]
 	}
 	return ""
+}
+
+// openFile starts reading the file at path p, counting it against the
+// budget. A file still open is dropped, not emitted: only a report that
+// nests its file elements leaves one open.
+func (w *xmlWalker) openFile(p string) error {
+	x, err := newXMLFile(p, w.bud)
+	w.cur = x
+	return err
+}
+
+// closeFile finishes the file being read, if any: the format takes it,
+// then it is emitted.
+func (w *xmlWalker) closeFile() error {
+	if w.cur == nil {
+		return nil
+	}
+	f := w.cur.done()
+	w.cur = nil
+	w.onFile(f)
+	if err := w.emit(f); err != nil {
+		return fmt.Errorf("coverage: %s: %w", w.f, err)
+	}
+	return nil
+}
+
+// namedCount is an attribute read as a count into dst.
+type namedCount struct {
+	name string
+	dst  *int64
+}
+
+// intAttrs reads each attribute with intAttr.
+func (w *xmlWalker) intAttrs(se *xml.StartElement, counts ...namedCount) error {
+	for _, c := range counts {
+		var err error
+		if *c.dst, err = w.intAttr(se, c.name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func attr(se *xml.StartElement, name string) (string, bool) {
@@ -180,124 +343,76 @@ func (s *fileSet) add(f *File) {
 // they come one after another; the root's lines-valid/lines-covered and
 // branches-valid/branches-covered are the totals when present.
 func parseCobertura(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
-	w := newXMLWalker(br, Cobertura, bud)
-	set := newFileSet()
-	var (
-		root    *Totals
-		sources []string
-		cur     *xmlFile
-		srcText strings.Builder
-		inSrc   bool
-	)
-	flush := func() error {
-		if cur == nil {
+	c := &cobertura{set: newFileSet()}
+	return parseXML(br, Cobertura, bud, emit, &xmlFormat{root: xmlRoot{name: "coverage", first: true}, start: c.start, file: c.file, totals: c.totals})
+}
+
+// cobertura is what Cobertura XML's walk keeps; a class's file stays open
+// for the classes of the same file that follow it, so no end matters.
+type cobertura struct {
+	set     *fileSet
+	root    *Totals
+	sources []string
+}
+
+func (c *cobertura) start(w *xmlWalker, se *xml.StartElement) error {
+	switch {
+	case w.depth() == 1:
+		if _, ok := attr(se, "lines-valid"); ok {
+			t := &Totals{}
+			if err := w.intAttrs(se, namedCount{"lines-valid", &t.LinesFound}, namedCount{"lines-covered", &t.LinesHit}, namedCount{"branches-valid", &t.BranchesFound}, namedCount{"branches-covered", &t.BranchesHit}); err != nil {
+				return err
+			}
+			c.root = t
+		}
+	case se.Name.Local == "source" && w.parent(1) == "sources":
+		s, err := w.text()
+		if err != nil {
+			return err
+		}
+		if s = strings.TrimSpace(s); s != "" {
+			c.sources = append(c.sources, s)
+		}
+	case se.Name.Local == "class":
+		name, ok := attr(se, "filename")
+		if !ok || name == "" {
+			return w.errAt("class", "missing filename attribute")
+		}
+		p := name
+		if len(c.sources) > 0 && !path.IsAbs(filepathSlash(name)) {
+			p = joinSource(c.sources[0], name)
+		}
+		if w.cur != nil && w.cur.f.Path == p {
 			return nil
 		}
-		f := cur.done()
-		cur = nil
-		set.add(f)
-		if err := emit(f); err != nil {
-			return fmt.Errorf("coverage: cobertura: %w", err)
+		if err := w.closeFile(); err != nil {
+			return err
 		}
-		return nil
-	}
-	sawRoot := false
-	for {
-		if inSrc {
-			tok, err := w.d.Token()
-			if err != nil {
-				return Totals{}, w.errAt("source", "malformed XML: %v", err)
-			}
-			switch t := tok.(type) {
-			case xml.CharData:
-				srcText.Write(t)
-			case xml.EndElement:
-				w.stack = w.stack[:len(w.stack)-1]
-				inSrc = false
-				if s := strings.TrimSpace(srcText.String()); s != "" {
-					sources = append(sources, s)
-				}
-			case xml.StartElement:
-				return Totals{}, w.errAt(t.Name.Local, "unexpected element inside <source>")
-			}
-			continue
+		return w.openFile(p)
+	case se.Name.Local == "line" && w.parent(1) == "lines" && w.parent(2) == "class":
+		if w.cur == nil {
+			return w.errAt("line", "<line> outside <class>")
 		}
-		se, _, err := w.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+		l, err := coberturaLine(w, se)
 		if err != nil {
-			return Totals{}, err
+			return err
 		}
-		if se == nil {
-			continue
-		}
-		switch {
-		case len(w.stack) == 1:
-			if se.Name.Local != "coverage" {
-				return Totals{}, w.errAt(se.Name.Local, "root element must be <coverage>")
-			}
-			sawRoot = true
-			if _, ok := attr(se, "lines-valid"); ok {
-				t := &Totals{}
-				for _, a := range []struct {
-					name string
-					dst  *int64
-				}{{"lines-valid", &t.LinesFound}, {"lines-covered", &t.LinesHit}, {"branches-valid", &t.BranchesFound}, {"branches-covered", &t.BranchesHit}} {
-					if *a.dst, err = w.intAttr(se, a.name); err != nil {
-						return Totals{}, err
-					}
-				}
-				root = t
-			}
-		case se.Name.Local == "source" && w.parent(1) == "sources":
-			inSrc = true
-			srcText.Reset()
-		case se.Name.Local == "class":
-			name, ok := attr(se, "filename")
-			if !ok || name == "" {
-				return Totals{}, w.errAt("class", "missing filename attribute")
-			}
-			p := name
-			if len(sources) > 0 && !path.IsAbs(filepathSlash(name)) {
-				p = joinSource(sources[0], name)
-			}
-			if cur != nil && cur.f.Path != p {
-				if err := flush(); err != nil {
-					return Totals{}, err
-				}
-			}
-			if cur == nil {
-				if cur, err = newXMLFile(p, bud); err != nil {
-					return Totals{}, err
-				}
-			}
-		case se.Name.Local == "line" && w.parent(1) == "lines" && w.parent(2) == "class":
-			if cur == nil {
-				return Totals{}, w.errAt("line", "<line> outside <class>")
-			}
-			l, err := coberturaLine(w, se)
-			if err != nil {
-				return Totals{}, err
-			}
-			if err := cur.line(l); err != nil {
-				return Totals{}, err
-			}
-		}
+		return w.cur.line(l)
 	}
-	if !sawRoot {
-		return Totals{}, &ParseError{Format: Cobertura, Msg: "no <coverage> root element"}
-	}
-	if err := flush(); err != nil {
-		return Totals{}, err
-	}
-	t := set.ta.t
+	return nil
+}
+
+func (c *cobertura) file(f *File) { c.set.add(f) }
+
+func (c *cobertura) totals() Totals {
+	t := c.set.ta.t
 	t.FunctionsFound, t.FunctionsHit = 0, 0
-	if root != nil {
-		root.Files = t.Files
-		t = *root
+	if c.root != nil {
+		r := *c.root
+		r.Files = t.Files
+		t = r
 	}
-	return t, nil
+	return t
 }
 
 func coberturaLine(w *xmlWalker, se *xml.StartElement) (Line, error) {
@@ -347,254 +462,238 @@ func joinSource(src, name string) string {
 // has instructions, hit when one of them ran). The totals are the report's
 // own LINE and BRANCH counters; a counter JaCoCo omitted is 0.
 func parseJaCoCo(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
-	w := newXMLWalker(br, JaCoCo, bud)
-	var (
-		t       Totals
-		pkg     string
-		cur     *xmlFile
-		sawRoot bool
-		seen    = map[string]struct{}{}
-	)
-	for {
-		se, end, err := w.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return Totals{}, err
-		}
-		if se == nil {
-			if end == "sourcefile" && cur != nil {
-				f := cur.done()
-				cur = nil
-				if _, ok := seen[f.Path]; !ok {
-					seen[f.Path] = struct{}{}
-					t.Files++
-				}
-				if err := emit(f); err != nil {
-					return Totals{}, fmt.Errorf("coverage: jacoco: %w", err)
-				}
-			}
-			continue
-		}
-		switch se.Name.Local {
-		case "report":
-			if len(w.stack) != 1 {
-				return Totals{}, w.errAt("report", "nested <report>")
-			}
-			sawRoot = true
-		case "package":
-			pkg, _ = attr(se, "name")
-		case "sourcefile":
-			name, ok := attr(se, "name")
-			if !ok || name == "" {
-				return Totals{}, w.errAt("sourcefile", "missing name attribute")
-			}
-			if w.parent(1) != "package" {
-				return Totals{}, w.errAt("sourcefile", "<sourcefile> outside <package>")
-			}
-			p := name
-			if pkg != "" {
-				p = strings.TrimSuffix(pkg, "/") + "/" + name
-			}
-			if cur, err = newXMLFile(p, bud); err != nil {
-				return Totals{}, err
-			}
-		case "line":
-			if w.parent(1) != "sourcefile" || cur == nil {
-				continue
-			}
-			nr, _ := attr(se, "nr")
-			n, ok := atoiPos([]byte(strings.TrimSpace(nr)))
-			if !ok {
-				return Totals{}, w.errAt("line", "nr=%q is not a positive line number", clipS(nr))
-			}
-			var v [4]int64
-			for i, a := range []string{"mi", "ci", "mb", "cb"} {
-				if v[i], err = w.intAttr(se, a); err != nil {
-					return Totals{}, err
-				}
-			}
-			if v[0]+v[1] == 0 && v[2]+v[3] == 0 {
-				continue
-			}
-			if v[2]+v[3] > 1<<20 {
-				return Totals{}, w.errAt("line", "branch counts mb=%d cb=%d are implausibly large", v[2], v[3])
-			}
-			if err := cur.line(Line{Number: n, Hits: v[1], BranchesFound: int(v[2] + v[3]), BranchesHit: int(v[3])}); err != nil {
-				return Totals{}, err
-			}
-			cur.f.BranchesFound += v[2] + v[3]
-			cur.f.BranchesHit += v[3]
-		case "counter":
-			typ, _ := attr(se, "type")
-			missed, err := w.intAttr(se, "missed")
-			if err != nil {
-				return Totals{}, err
-			}
-			covered, err := w.intAttr(se, "covered")
-			if err != nil {
-				return Totals{}, err
-			}
-			switch w.parent(1) {
-			case "report":
-				switch typ {
-				case "LINE":
-					t.LinesFound, t.LinesHit = missed+covered, covered
-				case "BRANCH":
-					t.BranchesFound, t.BranchesHit = missed+covered, covered
-				case "METHOD":
-					t.FunctionsFound, t.FunctionsHit = missed+covered, covered
-				}
-			case "sourcefile":
-				if cur != nil && typ == "METHOD" {
-					cur.f.FunctionsFound, cur.f.FunctionsHit = missed+covered, covered
-				}
-			}
-		}
-	}
-	if !sawRoot {
-		return Totals{}, &ParseError{Format: JaCoCo, Msg: "no <report> root element"}
-	}
-	return t, nil
+	j := &jacoco{seen: map[string]struct{}{}}
+	return parseXML(br, JaCoCo, bud, emit, &xmlFormat{root: xmlRoot{name: "report"}, start: j.start, end: j.end, file: j.file, totals: j.totals})
 }
+
+// jacoco is what JaCoCo XML's walk keeps.
+type jacoco struct {
+	t    Totals
+	pkg  string
+	seen map[string]struct{}
+}
+
+func (j *jacoco) start(w *xmlWalker, se *xml.StartElement) error {
+	switch se.Name.Local {
+	case "package":
+		j.pkg, _ = attr(se, "name")
+	case "sourcefile":
+		name, ok := attr(se, "name")
+		if !ok || name == "" {
+			return w.errAt("sourcefile", "missing name attribute")
+		}
+		if w.parent(1) != "package" {
+			return w.errAt("sourcefile", "<sourcefile> outside <package>")
+		}
+		p := name
+		if j.pkg != "" {
+			p = strings.TrimSuffix(j.pkg, "/") + "/" + name
+		}
+		return w.openFile(p)
+	case "line":
+		if w.parent(1) != "sourcefile" || w.cur == nil {
+			return nil
+		}
+		return jacocoLine(w, se)
+	case "counter":
+		typ, _ := attr(se, "type")
+		missed, err := w.intAttr(se, "missed")
+		if err != nil {
+			return err
+		}
+		covered, err := w.intAttr(se, "covered")
+		if err != nil {
+			return err
+		}
+		switch w.parent(1) {
+		case "report":
+			switch typ {
+			case "LINE":
+				j.t.LinesFound, j.t.LinesHit = missed+covered, covered
+			case "BRANCH":
+				j.t.BranchesFound, j.t.BranchesHit = missed+covered, covered
+			case "METHOD":
+				j.t.FunctionsFound, j.t.FunctionsHit = missed+covered, covered
+			}
+		case "sourcefile":
+			if w.cur != nil && typ == "METHOD" {
+				w.cur.f.FunctionsFound, w.cur.f.FunctionsHit = missed+covered, covered
+			}
+		}
+	}
+	return nil
+}
+
+// jacocoLine adds a <line> to the file being read.
+func jacocoLine(w *xmlWalker, se *xml.StartElement) error {
+	nr, _ := attr(se, "nr")
+	n, ok := atoiPos([]byte(strings.TrimSpace(nr)))
+	if !ok {
+		return w.errAt("line", "nr=%q is not a positive line number", clipS(nr))
+	}
+	var v [4]int64
+	for i, a := range []string{"mi", "ci", "mb", "cb"} {
+		var err error
+		if v[i], err = w.intAttr(se, a); err != nil {
+			return err
+		}
+	}
+	if v[0]+v[1] == 0 && v[2]+v[3] == 0 {
+		return nil
+	}
+	if v[2]+v[3] > 1<<20 {
+		return w.errAt("line", "branch counts mb=%d cb=%d are implausibly large", v[2], v[3])
+	}
+	if err := w.cur.line(Line{Number: n, Hits: v[1], BranchesFound: int(v[2] + v[3]), BranchesHit: int(v[3])}); err != nil {
+		return err
+	}
+	w.cur.f.BranchesFound += v[2] + v[3]
+	w.cur.f.BranchesHit += v[3]
+	return nil
+}
+
+func (j *jacoco) end(w *xmlWalker, name string) error {
+	if name == "sourcefile" {
+		return w.closeFile()
+	}
+	return nil
+}
+
+// file counts the distinct paths: the totals are otherwise the report's.
+func (j *jacoco) file(f *File) {
+	if _, ok := j.seen[f.Path]; !ok {
+		j.seen[f.Path] = struct{}{}
+		j.t.Files++
+	}
+}
+
+func (j *jacoco) totals() Totals { return j.t }
 
 // parseClover reads Clover XML (OpenClover, istanbul's clover reporter,
 // PHPUnit). The totals are the <project>'s <metrics>: statements,
 // conditionals as branches, methods as functions; lines are counted from
 // the stmt and cond <line> elements.
 func parseClover(br *bufio.Reader, bud *budget, emit func(*File) error) (Totals, error) {
-	w := newXMLWalker(br, Clover, bud)
-	set := newFileSet()
-	var (
-		proj    *Totals
-		cur     *xmlFile
-		sawRoot bool
-		inProj  bool
-	)
-	for {
-		se, end, err := w.next()
-		if errors.Is(err, io.EOF) {
-			break
+	c := &clover{set: newFileSet()}
+	return parseXML(br, Clover, bud, emit, &xmlFormat{root: xmlRoot{name: "coverage"}, start: c.start, end: c.end, file: c.file, totals: c.totals})
+}
+
+// clover is what Clover XML's walk keeps.
+type clover struct {
+	set    *fileSet
+	proj   *Totals
+	inProj bool
+}
+
+func (c *clover) start(w *xmlWalker, se *xml.StartElement) error {
+	switch se.Name.Local {
+	case "project":
+		// Only the first project: a <testproject> may follow and
+		// describes the tests themselves.
+		c.inProj = c.proj == nil
+	case "metrics":
+		if w.parent(1) == "project" && c.inProj && c.proj == nil {
+			p := &Totals{Statements: true}
+			if err := w.intAttrs(se, namedCount{"statements", &p.StatementsFound}, namedCount{"coveredstatements", &p.StatementsHit}, namedCount{"conditionals", &p.BranchesFound}, namedCount{"coveredconditionals", &p.BranchesHit}, namedCount{"methods", &p.FunctionsFound}, namedCount{"coveredmethods", &p.FunctionsHit}); err != nil {
+				return err
+			}
+			c.proj = p
 		}
+	case "file":
+		if !c.inProj {
+			return nil
+		}
+		p, _ := attr(se, "path")
+		if p == "" {
+			p, _ = attr(se, "name")
+		}
+		if p == "" {
+			return w.errAt("file", "missing name and path attributes")
+		}
+		return w.openFile(filepathSlash(p))
+	case "line":
+		if w.cur == nil || w.parent(1) != "file" {
+			return nil
+		}
+		return cloverLine(w, se)
+	}
+	return nil
+}
+
+// cloverLine adds a stmt, cond or method <line> to the file being read.
+func cloverLine(w *xmlWalker, se *xml.StartElement) error {
+	num, _ := attr(se, "num")
+	n, ok := atoiPos([]byte(strings.TrimSpace(num)))
+	if !ok {
+		return w.errAt("line", "num=%q is not a positive line number", clipS(num))
+	}
+	count, err := w.intAttr(se, "count")
+	if err != nil {
+		return err
+	}
+	f := w.cur.f
+	switch typ, _ := attr(se, "type"); typ {
+	case "stmt":
+		if err := w.cur.line(Line{Number: n, Hits: count}); err != nil {
+			return err
+		}
+		f.StatementsFound++
+		if count > 0 {
+			f.StatementsHit++
+		}
+	case "cond":
+		tc, err := w.intAttr(se, "truecount")
 		if err != nil {
-			return Totals{}, err
+			return err
 		}
-		if se == nil {
-			switch {
-			case end == "file" && cur != nil:
-				f := cur.done()
-				cur = nil
-				set.add(f)
-				if err := emit(f); err != nil {
-					return Totals{}, fmt.Errorf("coverage: clover: %w", err)
-				}
-			case end == "project":
-				inProj = false
-			}
-			continue
+		fc, err := w.intAttr(se, "falsecount")
+		if err != nil {
+			return err
 		}
-		switch se.Name.Local {
-		case "coverage":
-			if len(w.stack) != 1 {
-				return Totals{}, w.errAt("coverage", "nested <coverage>")
-			}
-			sawRoot = true
-		case "project":
-			// Only the first project: a <testproject> may follow and
-			// describes the tests themselves.
-			inProj = proj == nil
-		case "metrics":
-			if w.parent(1) == "project" && inProj && proj == nil {
-				p := &Totals{Statements: true}
-				for _, a := range []struct {
-					name string
-					dst  *int64
-				}{{"statements", &p.StatementsFound}, {"coveredstatements", &p.StatementsHit}, {"conditionals", &p.BranchesFound}, {"coveredconditionals", &p.BranchesHit}, {"methods", &p.FunctionsFound}, {"coveredmethods", &p.FunctionsHit}} {
-					if *a.dst, err = w.intAttr(se, a.name); err != nil {
-						return Totals{}, err
-					}
-				}
-				proj = p
-			}
-		case "file":
-			if !inProj {
-				continue
-			}
-			p, _ := attr(se, "path")
-			if p == "" {
-				p, _ = attr(se, "name")
-			}
-			if p == "" {
-				return Totals{}, w.errAt("file", "missing name and path attributes")
-			}
-			if cur, err = newXMLFile(filepathSlash(p), bud); err != nil {
-				return Totals{}, err
-			}
-		case "line":
-			if cur == nil || w.parent(1) != "file" {
-				continue
-			}
-			num, _ := attr(se, "num")
-			n, ok := atoiPos([]byte(strings.TrimSpace(num)))
-			if !ok {
-				return Totals{}, w.errAt("line", "num=%q is not a positive line number", clipS(num))
-			}
-			count, err := w.intAttr(se, "count")
-			if err != nil {
-				return Totals{}, err
-			}
-			switch typ, _ := attr(se, "type"); typ {
-			case "stmt":
-				if err := cur.line(Line{Number: n, Hits: count}); err != nil {
-					return Totals{}, err
-				}
-				cur.f.StatementsFound++
-				if count > 0 {
-					cur.f.StatementsHit++
-				}
-			case "cond":
-				tc, err := w.intAttr(se, "truecount")
-				if err != nil {
-					return Totals{}, err
-				}
-				fc, err := w.intAttr(se, "falsecount")
-				if err != nil {
-					return Totals{}, err
-				}
-				l := Line{Number: n, Hits: max(count, tc+fc), BranchesFound: 2}
-				if tc > 0 {
-					l.BranchesHit++
-				}
-				if fc > 0 {
-					l.BranchesHit++
-				}
-				if err := cur.line(l); err != nil {
-					return Totals{}, err
-				}
-				cur.f.BranchesFound += 2
-				cur.f.BranchesHit += int64(l.BranchesHit)
-			case "method":
-				cur.f.FunctionsFound++
-				if count > 0 {
-					cur.f.FunctionsHit++
-				}
-			default:
-				return Totals{}, w.errAt("line", "type=%q is not stmt, cond or method", clipS(typ))
-			}
+		l := Line{Number: n, Hits: max(count, tc+fc), BranchesFound: 2}
+		if tc > 0 {
+			l.BranchesHit++
 		}
+		if fc > 0 {
+			l.BranchesHit++
+		}
+		if err := w.cur.line(l); err != nil {
+			return err
+		}
+		f.BranchesFound += 2
+		f.BranchesHit += int64(l.BranchesHit)
+	case "method":
+		f.FunctionsFound++
+		if count > 0 {
+			f.FunctionsHit++
+		}
+	default:
+		return w.errAt("line", "type=%q is not stmt, cond or method", clipS(typ))
 	}
-	if !sawRoot {
-		return Totals{}, &ParseError{Format: Clover, Msg: "no <coverage> root element"}
+	return nil
+}
+
+func (c *clover) end(w *xmlWalker, name string) error {
+	switch name {
+	case "file":
+		return w.closeFile()
+	case "project":
+		c.inProj = false
 	}
-	t := set.ta.t
+	return nil
+}
+
+func (c *clover) file(f *File) { c.set.add(f) }
+
+func (c *clover) totals() Totals {
+	t := c.set.ta.t
 	t.Statements = true
-	t.StatementsFound, t.StatementsHit = set.stmtFound, set.stmtHit
-	t.FunctionsFound, t.FunctionsHit = set.funcFound, set.funcHit
-	if proj != nil {
-		t.StatementsFound, t.StatementsHit = proj.StatementsFound, proj.StatementsHit
-		t.BranchesFound, t.BranchesHit = proj.BranchesFound, proj.BranchesHit
-		t.FunctionsFound, t.FunctionsHit = proj.FunctionsFound, proj.FunctionsHit
+	t.StatementsFound, t.StatementsHit = c.set.stmtFound, c.set.stmtHit
+	t.FunctionsFound, t.FunctionsHit = c.set.funcFound, c.set.funcHit
+	if c.proj != nil {
+		t.StatementsFound, t.StatementsHit = c.proj.StatementsFound, c.proj.StatementsHit
+		t.BranchesFound, t.BranchesHit = c.proj.BranchesFound, c.proj.BranchesHit
+		t.FunctionsFound, t.FunctionsHit = c.proj.FunctionsFound, c.proj.FunctionsHit
 	}
-	return t, nil
+	return t
 }

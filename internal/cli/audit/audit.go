@@ -17,7 +17,7 @@ func New(f *factory.Factory) *cli.Command {
 	return &cli.Command{
 		Name:     "audit",
 		Usage:    "List audit events and verify their hash chain (needs an admin key)",
-		Commands: []*cli.Command{newList(f), newVerify(f)},
+		Commands: []*cli.Command{newList(f, nil), newVerify(f, nil)},
 	}
 }
 

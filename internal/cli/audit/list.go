@@ -8,10 +8,22 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newList(f *factory.Factory) *cli.Command {
+// ListOptions is what `audit list` runs with.
+type ListOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	Filter patchpanda.AuditFilter
+	// Limit is how many of the most recent events to show.
+	Limit int
+}
+
+func newList(f *factory.Factory, runF func(context.Context, *ListOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "List the most recent audit events, oldest first",
@@ -28,39 +40,48 @@ func newList(f *factory.Factory) *cli.Command {
 			if limit < 1 {
 				return patchpanda.Errorf(patchpanda.EINVALID, "--limit %d: must be at least 1", limit)
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			opts := &ListOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd),
+				Filter: patchpanda.AuditFilter{Action: cmd.String("action"), Subject: cmd.String("subject")}, Limit: limit}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			// The relay pages oldest first; keep the last limit events.
-			var evs []patchpanda.AuditEvent
-			err = each(ctx, c, patchpanda.AuditFilter{Action: cmd.String("action"), Subject: cmd.String("subject")}, func(page []patchpanda.AuditEvent) error {
-				evs = append(evs, page...)
-				if len(evs) > limit {
-					evs = append(evs[:0], evs[len(evs)-limit:]...)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if evs == nil {
-				evs = []patchpanda.AuditEvent{}
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, evs)
-			}
-			tp := f.IO.Table("ID", "AT", "ACTOR", "ACTION", "SUBJECT", "REASON")
-			for _, e := range evs {
-				tp.AddField(strconv.FormatInt(e.ID, 10))
-				tp.AddField(e.At.Format(time.RFC3339))
-				tp.AddField(e.Actor)
-				tp.AddField(e.Action)
-				tp.AddField(e.Subject)
-				tp.AddField(e.Reason)
-				tp.EndRow()
-			}
-			return tp.Render()
+			return listRun(ctx, opts)
 		},
 	}
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	// The relay pages oldest first; keep the last limit events.
+	var evs []patchpanda.AuditEvent
+	err = each(ctx, c, opts.Filter, func(page []patchpanda.AuditEvent) error {
+		evs = append(evs, page...)
+		if len(evs) > opts.Limit {
+			evs = append(evs[:0], evs[len(evs)-opts.Limit:]...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []patchpanda.AuditEvent{}
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(evs)
+	}
+	tp := opts.IO.Table("ID", "AT", "ACTOR", "ACTION", "SUBJECT", "REASON")
+	for _, e := range evs {
+		tp.AddField(strconv.FormatInt(e.ID, 10))
+		tp.AddField(e.At.Format(time.RFC3339))
+		tp.AddField(e.Actor)
+		tp.AddField(e.Action)
+		tp.AddField(e.Subject)
+		tp.AddField(e.Reason)
+		tp.EndRow()
+	}
+	return tp.Render()
 }

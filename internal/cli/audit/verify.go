@@ -3,16 +3,28 @@ package audit
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newVerify(f *factory.Factory) *cli.Command {
+// VerifyOptions is what `audit verify` runs with.
+type VerifyOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	// Head, when set, is a head the chain must contain.
+	Head *patchpanda.AuditHead
+}
+
+func newVerify(f *factory.Factory, runF func(context.Context, *VerifyOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "verify",
 		Usage: "Have the relay verify the audit chain; exit 1 at the first bad event, gap or cut tail",
@@ -25,42 +37,48 @@ func newVerify(f *factory.Factory) *cli.Command {
 			if cmd.NArg() != 0 {
 				return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl audit verify [--head EVENT_ID:HASH]")
 			}
-			var expect *patchpanda.AuditHead
+			opts := &VerifyOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd)}
 			if v := cmd.String("head"); v != "" {
 				h, err := httpapi.ParseAuditHead(v)
 				if err != nil {
 					return err
 				}
-				expect = &h
+				opts.Head = &h
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			rep, err := c.VerifyAudit(ctx, expect)
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				if err := f.PrintJSON(cmd, rep); err != nil {
-					return err
-				}
-			} else if rep.Verified {
-				printReport(f, rep)
-			}
-			if p := rep.Problem; p != nil {
-				return fmt.Errorf("audit chain is broken after %d good events: %s (%s at event %d)", rep.Events, p.Message, p.Kind, p.EventID)
-			}
-			if !rep.Verified {
-				return fmt.Errorf("audit chain did not verify")
-			}
-			return nil
+			return verifyRun(ctx, opts)
 		},
 	}
 }
 
-func printReport(f *factory.Factory, rep patchpanda.AuditReport) {
-	out := f.IO.Out
+func verifyRun(ctx context.Context, opts *VerifyOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	rep, err := c.VerifyAudit(ctx, opts.Head)
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		if err := opts.Exporter.Write(rep); err != nil {
+			return err
+		}
+	} else if rep.Verified {
+		printReport(opts.IO.Out, rep)
+	}
+	if p := rep.Problem; p != nil {
+		return fmt.Errorf("audit chain is broken after %d good events: %s (%s at event %d)", rep.Events, p.Message, p.Kind, p.EventID)
+	}
+	if !rep.Verified {
+		return fmt.Errorf("audit chain did not verify")
+	}
+	return nil
+}
+
+func printReport(out io.Writer, rep patchpanda.AuditReport) {
 	fmt.Fprintf(out, "audit chain verified: %d events\n", rep.Events)
 	if rep.Head != nil {
 		fmt.Fprintf(out, "head: %d:%s\n", rep.Head.ID, rep.Head.Hash)

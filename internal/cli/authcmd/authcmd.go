@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -23,53 +24,55 @@ const maxTokenInput = 4 << 10
 // New returns the `auth` command.
 func New(f *factory.Factory) *cli.Command {
 	return &cli.Command{
-		Name:  "auth",
-		Usage: "Keep the relay's URL and an API key for later commands",
-		Commands: []*cli.Command{
-			{
-				Name:  "login",
-				Usage: "Store a relay URL and an API key (read from standard input, or asked for on a terminal)",
-				Description: "The relay comes from --relay (or PATCHPANDA_RELAY_URL). The key is checked for\n" +
-					"its form and the relay for an answer, then both are written to the user's\n" +
-					"config directory, readable by the user alone:\n\n" +
-					"   echo \"$KEY\" | ppctl auth login --relay https://relay.example.com --with-token",
-				Flags:  []cli.Flag{&cli.BoolFlag{Name: "with-token", Usage: "read the API key from standard input"}},
-				Action: func(ctx context.Context, cmd *cli.Command) error { return login(ctx, f, cmd) },
-			},
-			{
-				Name:   "status",
-				Usage:  "Say which relay and credential commands use, and whether the relay answers",
-				Action: func(ctx context.Context, cmd *cli.Command) error { return status(ctx, f, cmd) },
-			},
-			{
-				Name:  "logout",
-				Usage: "Forget the stored relay URL and API key",
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					dir, err := Dir(os.Getenv)
-					if err != nil {
-						return err
-					}
-					had, err := Remove(dir)
-					if err != nil {
-						return err
-					}
-					if !had {
-						fmt.Fprintln(f.IO.ErrOut, "Not logged in.")
-						return nil
-					}
-					fmt.Fprintln(f.IO.ErrOut, "Logged out: the stored relay URL and API key are gone.")
-					return nil
-				},
-			},
+		Name:     "auth",
+		Usage:    "Keep the relay's URL and an API key for later commands",
+		Commands: []*cli.Command{newLogin(f, nil), newStatus(f, nil), newLogout(f, nil)},
+	}
+}
+
+// configDir is the directory the login is kept in (Dir of the
+// environment).
+func configDir() (string, error) { return Dir(os.Getenv) }
+
+// LoginOptions is what `auth login` runs with.
+type LoginOptions struct {
+	IO *iostreams.IO
+	// Program is how the user runs ppctl, for messages.
+	Program string
+	// Resolve returns the relay the global flags name.
+	Resolve   func() (factory.Target, error)
+	Client    factory.ClientFunc
+	ConfigDir func() (string, error)
+
+	// WithToken reads the key from standard input even on a terminal.
+	WithToken bool
+}
+
+func newLogin(f *factory.Factory, runF func(context.Context, *LoginOptions) error) *cli.Command {
+	return &cli.Command{
+		Name:  "login",
+		Usage: "Store a relay URL and an API key (read from standard input, or asked for on a terminal)",
+		Description: "The relay comes from --relay (or PATCHPANDA_RELAY_URL). The key is checked for\n" +
+			"its form and the relay for an answer, then both are written to the user's\n" +
+			"config directory, readable by the user alone:\n\n" +
+			"   echo \"$KEY\" | ppctl auth login --relay https://relay.example.com --with-token",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "with-token", Usage: "read the API key from standard input"}},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if !cmd.IsSet("relay") {
+				return patchpanda.Errorf(patchpanda.EINVALID, "name the relay: %s auth login --relay URL", f.Program)
+			}
+			opts := &LoginOptions{IO: f.IO, Program: f.Program, Resolve: func() (factory.Target, error) { return f.Resolve(cmd) },
+				Client: f.ClientFor(cmd), ConfigDir: configDir, WithToken: cmd.Bool("with-token")}
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return loginRun(ctx, opts)
 		},
 	}
 }
 
-func login(ctx context.Context, f *factory.Factory, cmd *cli.Command) error {
-	if !cmd.IsSet("relay") {
-		return patchpanda.Errorf(patchpanda.EINVALID, "name the relay: %s auth login --relay URL", f.Program)
-	}
-	token, err := readToken(f, cmd.Bool("with-token"))
+func loginRun(ctx context.Context, opts *LoginOptions) error {
+	token, err := readToken(opts.IO, opts.WithToken)
 	if err != nil {
 		return err
 	}
@@ -79,45 +82,82 @@ func login(ctx context.Context, f *factory.Factory, cmd *cli.Command) error {
 	if !strings.HasPrefix(token, keyPrefix) || len(token) < len(keyPrefix)+8 {
 		return patchpanda.Errorf(patchpanda.EINVALID, "that is not an API key: API keys start with %q", keyPrefix)
 	}
-	t, err := f.Resolve(cmd)
+	t, err := opts.Resolve()
 	if err != nil {
 		return err
 	}
-	c, err := f.Client(cmd)
+	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
 	if err := c.Do(ctx, "GET", "/healthz", nil, nil, nil); err != nil {
 		return err
 	}
-	dir, err := Dir(os.Getenv)
+	dir, err := opts.ConfigDir()
 	if err != nil {
 		return err
 	}
 	if err := Save(dir, Stored{Relay: t.Relay, Token: token}); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s with API key %s… (stored in %s)\n", t.Relay, token[:len(keyPrefix)+4], dir)
+	fmt.Fprintf(opts.IO.ErrOut, "Logged in to %s with API key %s… (stored in %s)\n", t.Relay, token[:len(keyPrefix)+4], dir)
 	return nil
 }
 
-func readToken(f *factory.Factory, fromStdin bool) (string, error) {
+// LogoutOptions is what `auth logout` runs with.
+type LogoutOptions struct {
+	IO        *iostreams.IO
+	ConfigDir func() (string, error)
+}
+
+func newLogout(f *factory.Factory, runF func(context.Context, *LogoutOptions) error) *cli.Command {
+	return &cli.Command{
+		Name:  "logout",
+		Usage: "Forget the stored relay URL and API key",
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			opts := &LogoutOptions{IO: f.IO, ConfigDir: configDir}
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return logoutRun(ctx, opts)
+		},
+	}
+}
+
+func logoutRun(_ context.Context, opts *LogoutOptions) error {
+	dir, err := opts.ConfigDir()
+	if err != nil {
+		return err
+	}
+	had, err := Remove(dir)
+	if err != nil {
+		return err
+	}
+	if !had {
+		fmt.Fprintln(opts.IO.ErrOut, "Not logged in.")
+		return nil
+	}
+	fmt.Fprintln(opts.IO.ErrOut, "Logged out: the stored relay URL and API key are gone.")
+	return nil
+}
+
+func readToken(ios *iostreams.IO, fromStdin bool) (string, error) {
 	var b []byte
-	file, isFile := f.IO.In.(*os.File)
+	file, isFile := ios.In.(*os.File)
 	switch {
-	case fromStdin || !f.IO.InTTY || !isFile:
+	case fromStdin || !ios.InTTY || !isFile:
 		var err error
-		if b, err = io.ReadAll(io.LimitReader(f.IO.In, maxTokenInput+1)); err != nil {
+		if b, err = io.ReadAll(io.LimitReader(ios.In, maxTokenInput+1)); err != nil {
 			return "", fmt.Errorf("read the API key from standard input: %w", err)
 		}
 		if len(b) > maxTokenInput {
 			return "", patchpanda.Errorf(patchpanda.EINVALID, "standard input is over %d bytes; pipe in one API key", maxTokenInput)
 		}
 	default:
-		fmt.Fprint(f.IO.ErrOut, "Paste an API key (input is hidden): ")
+		fmt.Fprint(ios.ErrOut, "Paste an API key (input is hidden): ")
 		var err error
 		b, err = term.ReadPassword(int(file.Fd()))
-		fmt.Fprintln(f.IO.ErrOut)
+		fmt.Fprintln(ios.ErrOut)
 		if err != nil {
 			return "", fmt.Errorf("read the API key from the terminal: %w", err)
 		}
@@ -129,29 +169,54 @@ func readToken(f *factory.Factory, fromStdin bool) (string, error) {
 	return token, nil
 }
 
-func status(ctx context.Context, f *factory.Factory, cmd *cli.Command) error {
-	t, err := f.Resolve(cmd)
+// StatusOptions is what `auth status` runs with.
+type StatusOptions struct {
+	IO *iostreams.IO
+	// Program is how the user runs ppctl, for messages.
+	Program string
+	// Resolve returns the relay and credential commands use.
+	Resolve func() (factory.Target, error)
+	Client  factory.ClientFunc
+}
+
+func newStatus(f *factory.Factory, runF func(context.Context, *StatusOptions) error) *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "Say which relay and credential commands use, and whether the relay answers",
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			opts := &StatusOptions{IO: f.IO, Program: f.Program, Resolve: func() (factory.Target, error) { return f.Resolve(cmd) }, Client: f.ClientFor(cmd)}
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return statusRun(ctx, opts)
+		},
+	}
+}
+
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	t, err := opts.Resolve()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.Out, "Relay:      %s (from %s)\n", t.Relay, t.RelaySource)
+	out := opts.IO.Out
+	fmt.Fprintf(out, "Relay:      %s (from %s)\n", t.Relay, t.RelaySource)
 	switch t.Kind {
 	case factory.NoCredential:
-		fmt.Fprintf(f.IO.Out, "Credential: none (log in with %s auth login)\n", f.Program)
+		fmt.Fprintf(out, "Credential: none (log in with %s auth login)\n", opts.Program)
 	case factory.APIKey:
-		fmt.Fprintf(f.IO.Out, "Credential: API key %s… (from %s)\n", t.Token[:min(len(t.Token), len(keyPrefix)+4)], t.TokenSource)
+		fmt.Fprintf(out, "Credential: API key %s… (from %s)\n", t.Token[:min(len(t.Token), len(keyPrefix)+4)], t.TokenSource)
 	default:
-		fmt.Fprintf(f.IO.Out, "Credential: %s (from %s)\n", t.Kind, t.TokenSource)
+		fmt.Fprintf(out, "Credential: %s (from %s)\n", t.Kind, t.TokenSource)
 	}
-	c, err := f.Client(cmd)
+	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
 	if err := c.Do(ctx, "GET", "/healthz", nil, nil, nil); err != nil {
-		fmt.Fprintf(f.IO.Out, "Reachable:  no (%s)\n", patchpanda.ErrorMessage(err))
+		fmt.Fprintf(out, "Reachable:  no (%s)\n", patchpanda.ErrorMessage(err))
 		return err
 	}
-	fmt.Fprintln(f.IO.Out, "Reachable:  yes")
+	fmt.Fprintln(out, "Reachable:  yes")
 	if t.Kind == factory.NoCredential {
 		return patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "not logged in")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -23,14 +24,14 @@ func New(f *factory.Factory) *cli.Command {
 			{
 				Name:     "projects",
 				Usage:    "List, create, show, rename billing projects and set their monthly budgets",
-				Commands: []*cli.Command{newProjectsList(f), newProjectsCreate(f), newProjectsShow(f), newProjectsSetBudget(f), newProjectsRename(f)},
+				Commands: []*cli.Command{newProjectsList(f, nil), newProjectsCreate(f, nil), newProjectsShow(f, nil), newProjectsSetBudget(f, nil), newProjectsRename(f, nil)},
 			},
-			newBind(f),
-			newUnbind(f),
+			newBind(f, nil),
+			newUnbind(f, nil),
 			{
 				Name:     "provider-keys",
 				Usage:    "Manage the model-provider API keys of a billing project",
-				Commands: []*cli.Command{newProviderKeysList(f), newProviderKeysAdd(f), newProviderKeysRevoke(f)},
+				Commands: []*cli.Command{newProviderKeysList(f, nil), newProviderKeysAdd(f, nil), newProviderKeysRevoke(f, nil)},
 			},
 		},
 	}
@@ -71,8 +72,8 @@ func stateText(p httpapi.BillingProject) string {
 	}
 }
 
-func printProjects(f *factory.Factory, ps []httpapi.BillingProject) error {
-	tp := f.IO.Table("ID", "NAME", "BUDGET USD", "SPENT USD", "MONTH", "STATE", "REPOSITORIES")
+func printProjects(ios *iostreams.IO, ps []httpapi.BillingProject) error {
+	tp := ios.Table("ID", "NAME", "BUDGET USD", "SPENT USD", "MONTH", "STATE", "REPOSITORIES")
 	for _, p := range ps {
 		tp.AddField(strconv.FormatInt(p.ID, 10))
 		tp.AddField(p.Name)

@@ -7,10 +7,21 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newBind(f *factory.Factory) *cli.Command {
+// BindOptions is what `billing bind` runs with.
+type BindOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	ProjectID int64
+	Repo      string
+}
+
+func newBind(f *factory.Factory, runF func(context.Context, *BindOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "bind",
 		Usage:     "Bind a repository to a billing project: its jobs are paid by it and limited by its budget",
@@ -28,19 +39,27 @@ func newBind(f *factory.Factory) *cli.Command {
 			if _, _, err := patchpanda.ParseFullName(repo); err != nil {
 				return err
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			opts := &BindOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), ProjectID: id, Repo: repo}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			b, err := c.BindRepository(ctx, id, repo)
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, b)
-			}
-			fmt.Fprintf(f.IO.Out, "Bound %s to billing project %d\n", b.Repository, b.ProjectID)
-			return nil
+			return bindRun(ctx, opts)
 		},
 	}
+}
+
+func bindRun(ctx context.Context, opts *BindOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	b, err := c.BindRepository(ctx, opts.ProjectID, opts.Repo)
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(b)
+	}
+	fmt.Fprintf(opts.IO.Out, "Bound %s to billing project %d\n", b.Repository, b.ProjectID)
+	return nil
 }

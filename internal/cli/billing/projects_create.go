@@ -8,10 +8,20 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newProjectsCreate(f *factory.Factory) *cli.Command {
+// ProjectsCreateOptions is what `billing projects create` runs with.
+type ProjectsCreateOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	Request httpapi.CreateBillingProjectRequest
+}
+
+func newProjectsCreate(f *factory.Factory, runF func(context.Context, *ProjectsCreateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "create",
 		Usage:     "Create a billing project",
@@ -23,29 +33,37 @@ func newProjectsCreate(f *factory.Factory) *cli.Command {
 			if err := args(cmd, 1, "projects create NAME [--budget USD]"); err != nil {
 				return err
 			}
-			req := httpapi.CreateBillingProjectRequest{Name: cmd.Args().First()}
+			opts := &ProjectsCreateOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd),
+				Request: httpapi.CreateBillingProjectRequest{Name: cmd.Args().First()}}
 			if cmd.IsSet("budget") {
 				if _, err := patchpanda.ParseUSD(cmd.String("budget")); err != nil {
 					return err
 				}
 				a := httpapi.Amount(cmd.String("budget"))
-				req.BudgetUSD = &a
+				opts.Request.BudgetUSD = &a
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			p, err := c.CreateBillingProject(ctx, req)
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, p)
-			}
-			fmt.Fprintf(f.IO.Out, "Created billing project %d %q with %s\n", p.ID, p.Name, budgetSentence(p))
-			return nil
+			return projectsCreateRun(ctx, opts)
 		},
 	}
+}
+
+func projectsCreateRun(ctx context.Context, opts *ProjectsCreateOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	p, err := c.CreateBillingProject(ctx, opts.Request)
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(p)
+	}
+	fmt.Fprintf(opts.IO.Out, "Created billing project %d %q with %s\n", p.ID, p.Name, budgetSentence(p))
+	return nil
 }
 
 func budgetSentence(p httpapi.BillingProject) string {

@@ -8,9 +8,20 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 )
 
-func newProjectsRename(f *factory.Factory) *cli.Command {
+// ProjectsRenameOptions is what `billing projects rename` runs with.
+type ProjectsRenameOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	ProjectID int64
+	Name      string
+}
+
+func newProjectsRename(f *factory.Factory, runF func(context.Context, *ProjectsRenameOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "rename",
 		Usage:     "Rename a billing project (its jobs and spending follow it)",
@@ -24,20 +35,27 @@ func newProjectsRename(f *factory.Factory) *cli.Command {
 			if err != nil {
 				return err
 			}
-			name := cmd.Args().Get(1)
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			opts := &ProjectsRenameOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), ProjectID: id, Name: cmd.Args().Get(1)}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			p, err := c.UpdateBillingProject(ctx, id, httpapi.UpdateBillingProjectRequest{Name: &name})
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, p)
-			}
-			fmt.Fprintf(f.IO.Out, "Renamed billing project %d to %q\n", p.ID, p.Name)
-			return nil
+			return projectsRenameRun(ctx, opts)
 		},
 	}
+}
+
+func projectsRenameRun(ctx context.Context, opts *ProjectsRenameOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	p, err := c.UpdateBillingProject(ctx, opts.ProjectID, httpapi.UpdateBillingProjectRequest{Name: &opts.Name})
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(p)
+	}
+	fmt.Fprintf(opts.IO.Out, "Renamed billing project %d to %q\n", p.ID, p.Name)
+	return nil
 }

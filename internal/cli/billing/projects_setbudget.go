@@ -8,10 +8,23 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newProjectsSetBudget(f *factory.Factory) *cli.Command {
+// ProjectsSetBudgetOptions is what `billing projects set-budget` runs
+// with.
+type ProjectsSetBudgetOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	ProjectID int64
+	// BudgetUSD is the new monthly budget; "0" is none.
+	BudgetUSD httpapi.Amount
+}
+
+func newProjectsSetBudget(f *factory.Factory, runF func(context.Context, *ProjectsSetBudgetOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "set-budget",
 		Usage:     "Set a project's monthly budget in USD (0 or none: no budget)",
@@ -32,20 +45,28 @@ func newProjectsSetBudget(f *factory.Factory) *cli.Command {
 			if _, err := patchpanda.ParseUSD(usd); err != nil {
 				return err
 			}
-			a := httpapi.Amount(usd)
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			opts := &ProjectsSetBudgetOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), ProjectID: id, BudgetUSD: httpapi.Amount(usd)}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			p, err := c.UpdateBillingProject(ctx, id, httpapi.UpdateBillingProjectRequest{BudgetUSD: &a})
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, p)
-			}
-			fmt.Fprintf(f.IO.Out, "Billing project %d %q now has %s (spent %s USD in %s)\n", p.ID, p.Name, budgetSentence(p), p.SpentUSD, p.Month)
-			return nil
+			return projectsSetBudgetRun(ctx, opts)
 		},
 	}
+}
+
+func projectsSetBudgetRun(ctx context.Context, opts *ProjectsSetBudgetOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	a := opts.BudgetUSD
+	p, err := c.UpdateBillingProject(ctx, opts.ProjectID, httpapi.UpdateBillingProjectRequest{BudgetUSD: &a})
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(p)
+	}
+	fmt.Fprintf(opts.IO.Out, "Billing project %d %q now has %s (spent %s USD in %s)\n", p.ID, p.Name, budgetSentence(p), p.SpentUSD, p.Month)
+	return nil
 }

@@ -9,9 +9,19 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 )
 
-func newProjectsShow(f *factory.Factory) *cli.Command {
+// ProjectsShowOptions is what `billing projects show` runs with.
+type ProjectsShowOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	ProjectID int64
+}
+
+func newProjectsShow(f *factory.Factory, runF func(context.Context, *ProjectsShowOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "show",
 		Usage:     "Show a billing project: budget, this month's spending and repositories",
@@ -25,37 +35,45 @@ func newProjectsShow(f *factory.Factory) *cli.Command {
 			if err != nil {
 				return err
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			opts := &ProjectsShowOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), ProjectID: id}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			p, err := c.BillingProject(ctx, id)
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, p)
-			}
-			repos := strings.Join(p.Repositories, ", ")
-			if repos == "" {
-				repos = "none"
-			}
-			tp := f.IO.Table("FIELD", "VALUE")
-			for _, row := range [][2]string{
-				{"id", strconv.FormatInt(p.ID, 10)},
-				{"name", p.Name},
-				{"budget_usd", budgetText(p)},
-				{"spent_usd", p.SpentUSD},
-				{"month", p.Month},
-				{"state", stateText(p)},
-				{"repositories", repos},
-				{"created_at", p.CreatedAt.Format(time.RFC3339)},
-			} {
-				tp.AddField(row[0])
-				tp.AddField(row[1])
-				tp.EndRow()
-			}
-			return tp.Render()
+			return projectsShowRun(ctx, opts)
 		},
 	}
+}
+
+func projectsShowRun(ctx context.Context, opts *ProjectsShowOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	p, err := c.BillingProject(ctx, opts.ProjectID)
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(p)
+	}
+	repos := strings.Join(p.Repositories, ", ")
+	if repos == "" {
+		repos = "none"
+	}
+	tp := opts.IO.Table("FIELD", "VALUE")
+	for _, row := range [][2]string{
+		{"id", strconv.FormatInt(p.ID, 10)},
+		{"name", p.Name},
+		{"budget_usd", budgetText(p)},
+		{"spent_usd", p.SpentUSD},
+		{"month", p.Month},
+		{"state", stateText(p)},
+		{"repositories", repos},
+		{"created_at", p.CreatedAt.Format(time.RFC3339)},
+	} {
+		tp.AddField(row[0])
+		tp.AddField(row[1])
+		tp.EndRow()
+	}
+	return tp.Render()
 }

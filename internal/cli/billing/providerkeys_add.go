@@ -12,13 +12,26 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
 // maxKeyInput bounds what is read from standard input for one key.
 const maxKeyInput = 64 << 10
 
-func newProviderKeysAdd(f *factory.Factory) *cli.Command {
+// ProviderKeysAddOptions is what `billing provider-keys add` runs with.
+// The key itself is read from IO.In when it runs, never from a flag.
+type ProviderKeysAddOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	ProjectID int64
+	Provider  string
+	Name      string
+}
+
+func newProviderKeysAdd(f *factory.Factory, runF func(context.Context, *ProviderKeysAddOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "add",
 		Usage: "Store a model provider's API key for a billing project, read from standard input",
@@ -39,42 +52,51 @@ func newProviderKeysAdd(f *factory.Factory) *cli.Command {
 			if err != nil {
 				return err
 			}
-			key, err := readKey(f, cmd.String("provider"))
-			if err != nil {
-				return err
+			opts := &ProviderKeysAddOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd),
+				ProjectID: id, Provider: cmd.String("provider"), Name: cmd.String("name")}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
-			}
-			k, err := c.AddProviderKey(ctx, id, httpapi.AddProviderKeyRequest{Provider: cmd.String("provider"), Name: cmd.String("name"), Key: key})
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, k)
-			}
-			fmt.Fprintf(f.IO.Out, "Stored %s key %d %q (ending …%s) for billing project %d\n", k.Provider, k.ID, k.Name, k.Hint, k.ProjectID)
-			return nil
+			return providerKeysAddRun(ctx, opts)
 		},
 	}
 }
 
+func providerKeysAddRun(ctx context.Context, opts *ProviderKeysAddOptions) error {
+	key, err := readKey(opts.IO, opts.Provider)
+	if err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	k, err := c.AddProviderKey(ctx, opts.ProjectID, httpapi.AddProviderKeyRequest{Provider: opts.Provider, Name: opts.Name, Key: key})
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(k)
+	}
+	fmt.Fprintf(opts.IO.Out, "Stored %s key %d %q (ending …%s) for billing project %d\n", k.Provider, k.ID, k.Name, k.Hint, k.ProjectID)
+	return nil
+}
+
 // readKey reads one key from standard input: without echo on a terminal,
 // whole otherwise.
-func readKey(f *factory.Factory, provider string) (string, error) {
+func readKey(ios *iostreams.IO, provider string) (string, error) {
 	var b []byte
-	if file, ok := f.IO.In.(*os.File); ok && f.IO.InTTY && term.IsTerminal(int(file.Fd())) {
-		fmt.Fprintf(f.IO.ErrOut, "Paste the %s key (input is hidden): ", provider)
+	if file, ok := ios.In.(*os.File); ok && ios.InTTY && term.IsTerminal(int(file.Fd())) {
+		fmt.Fprintf(ios.ErrOut, "Paste the %s key (input is hidden): ", provider)
 		var err error
 		b, err = term.ReadPassword(int(file.Fd()))
-		fmt.Fprintln(f.IO.ErrOut)
+		fmt.Fprintln(ios.ErrOut)
 		if err != nil {
 			return "", fmt.Errorf("read key from the terminal: %w", err)
 		}
 	} else {
 		var err error
-		if b, err = io.ReadAll(io.LimitReader(f.IO.In, maxKeyInput+1)); err != nil {
+		if b, err = io.ReadAll(io.LimitReader(ios.In, maxKeyInput+1)); err != nil {
 			return "", fmt.Errorf("read key from standard input: %w", err)
 		}
 		if len(b) > maxKeyInput {

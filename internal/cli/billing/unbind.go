@@ -7,10 +7,21 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newUnbind(f *factory.Factory) *cli.Command {
+// UnbindOptions is what `billing unbind` runs with.
+type UnbindOptions struct {
+	IO      *iostreams.IO
+	Client  factory.ClientFunc
+	Confirm factory.ConfirmFunc
+
+	ProjectID int64
+	Repo      string
+}
+
+func newUnbind(f *factory.Factory, runF func(context.Context, *UnbindOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "unbind",
 		Usage:     "Unbind a repository from a billing project (its jobs are then limited by no budget)",
@@ -28,20 +39,28 @@ func newUnbind(f *factory.Factory) *cli.Command {
 			if _, _, err := patchpanda.ParseFullName(repo); err != nil {
 				return err
 			}
-			// Unbound repositories run without a budget, so this is not
-			// undone by accident.
-			if err := f.ConfirmDestructive(ctx, cmd, fmt.Sprintf("unbind %s from billing project %d", repo, id)); err != nil {
-				return err
+			opts := &UnbindOptions{IO: f.IO, Client: f.ClientFor(cmd), Confirm: f.ConfirmFor(cmd), ProjectID: id, Repo: repo}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
-			}
-			if err := c.UnbindRepository(ctx, id, repo); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.Out, "Unbound %s from billing project %d\n", repo, id)
-			return nil
+			return unbindRun(ctx, opts)
 		},
 	}
+}
+
+func unbindRun(ctx context.Context, opts *UnbindOptions) error {
+	// Unbound repositories run without a budget, so this is not
+	// undone by accident.
+	if err := opts.Confirm(ctx, fmt.Sprintf("unbind %s from billing project %d", opts.Repo, opts.ProjectID)); err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	if err := c.UnbindRepository(ctx, opts.ProjectID, opts.Repo); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "Unbound %s from billing project %d\n", opts.Repo, opts.ProjectID)
+	return nil
 }

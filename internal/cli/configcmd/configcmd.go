@@ -13,6 +13,6 @@ func New(f *factory.Factory) *cli.Command {
 	return &cli.Command{
 		Name:     "config",
 		Usage:    "Check .testbot.yml files",
-		Commands: []*cli.Command{newValidate(f)},
+		Commands: []*cli.Command{newValidate(f, nil)},
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/config"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -22,55 +23,73 @@ type Validated struct {
 	Config *config.Config `json:"config,omitempty"`
 }
 
-func newValidate(f *factory.Factory) *cli.Command {
+// ValidateOptions is what `config validate` runs with.
+type ValidateOptions struct {
+	IO       *iostreams.IO
+	Exporter factory.Exporter
+	// ReadFile reads the file to check (os.ReadFile).
+	ReadFile func(name string) ([]byte, error)
+
+	File string
+}
+
+func newValidate(f *factory.Factory, runF func(context.Context, *ValidateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
 		Usage:     "Check a .testbot.yml (default: ./.testbot.yml); errors name the line and column",
 		ArgsUsage: "[FILE]",
 		Flags:     factory.JSONFlags(),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			file := ".testbot.yml"
+			opts := &ValidateOptions{IO: f.IO, Exporter: f.ExporterFor(cmd), ReadFile: os.ReadFile, File: ".testbot.yml"}
 			if cmd.NArg() > 1 {
 				return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl config validate [FILE]")
 			}
 			if cmd.NArg() == 1 {
-				file = cmd.Args().First()
+				opts.File = cmd.Args().First()
 			}
-			data, err := os.ReadFile(file)
-			if err != nil {
-				return patchpanda.Errorf(patchpanda.EINVALID, "cannot read %s: %v", file, errors.Unwrap(err))
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			out := Validated{File: file, Problems: []config.ValidationError{}}
-			rc, err := config.ParseRepoConfig(file, data)
-			var verrs config.ValidationErrors
-			switch {
-			case errors.As(err, &verrs):
-				out.Problems = verrs
-			case err != nil:
-				return err
-			default:
-				out.Valid = true
-				c := config.Defaults()
-				if rc != nil {
-					c = rc.Config()
-				}
-				out.Config = &c
-			}
-			if factory.WantsJSON(cmd) {
-				if err := f.PrintJSON(cmd, out); err != nil {
-					return err
-				}
-			} else if out.Valid {
-				fmt.Fprintf(f.IO.Out, "%s is valid\n", file)
-			} else {
-				for _, p := range out.Problems {
-					fmt.Fprintln(f.IO.Out, p.Error())
-				}
-			}
-			if !out.Valid {
-				return patchpanda.Errorf(patchpanda.EINVALID, "%s has %d problem(s)", file, len(out.Problems))
-			}
-			return nil
+			return validateRun(ctx, opts)
 		},
 	}
+}
+
+func validateRun(_ context.Context, opts *ValidateOptions) error {
+	file := opts.File
+	data, err := opts.ReadFile(file)
+	if err != nil {
+		return patchpanda.Errorf(patchpanda.EINVALID, "cannot read %s: %v", file, errors.Unwrap(err))
+	}
+	out := Validated{File: file, Problems: []config.ValidationError{}}
+	rc, err := config.ParseRepoConfig(file, data)
+	var verrs config.ValidationErrors
+	switch {
+	case errors.As(err, &verrs):
+		out.Problems = verrs
+	case err != nil:
+		return err
+	default:
+		out.Valid = true
+		c := config.Defaults()
+		if rc != nil {
+			c = rc.Config()
+		}
+		out.Config = &c
+	}
+	if opts.Exporter != nil {
+		if err := opts.Exporter.Write(out); err != nil {
+			return err
+		}
+	} else if out.Valid {
+		fmt.Fprintf(opts.IO.Out, "%s is valid\n", file)
+	} else {
+		for _, p := range out.Problems {
+			fmt.Fprintln(opts.IO.Out, p.Error())
+		}
+	}
+	if !out.Valid {
+		return patchpanda.Errorf(patchpanda.EINVALID, "%s has %d problem(s)", file, len(out.Problems))
+	}
+	return nil
 }

@@ -39,6 +39,6 @@ func newCommand(f *factory.Factory, d deps) *cli.Command {
 	return &cli.Command{
 		Name:     "coverage",
 		Usage:    "Summarise coverage reports, and upload them to PatchPanda",
-		Commands: []*cli.Command{newSummary(f), newUpload(f, d)},
+		Commands: []*cli.Command{newSummary(f, nil), newUpload(f, d, nil)},
 	}
 }

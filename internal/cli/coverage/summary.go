@@ -10,10 +10,21 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	cov "github.com/patchpanda/patchpanda/internal/coverage"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newSummary(f *factory.Factory) *cli.Command {
+// SummaryOptions is what `coverage summary` runs with.
+type SummaryOptions struct {
+	IO       *iostreams.IO
+	Exporter factory.Exporter
+
+	Paths []string
+	// Format is --format, or "" to detect each file's.
+	Format cov.Format
+}
+
+func newSummary(f *factory.Factory, runF func(context.Context, *SummaryOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "summary",
 		Usage:     "Print the totals of coverage reports (locally, no relay)",
@@ -26,50 +37,57 @@ func newSummary(f *factory.Factory) *cli.Command {
 			&cli.StringFlag{Name: "format", Usage: "read every FILE as `FORMAT`: lcov, cobertura, jacoco, clover, go or istanbul"},
 		}, factory.JSONFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			paths := cmd.Args().Slice()
-			if len(paths) == 0 {
+			opts := &SummaryOptions{IO: f.IO, Exporter: f.ExporterFor(cmd), Paths: cmd.Args().Slice()}
+			if len(opts.Paths) == 0 {
 				return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl coverage summary FILE...")
 			}
-			forced, err := parseFormatFlag(cmd.String("format"))
-			if err != nil {
+			var err error
+			if opts.Format, err = parseFormatFlag(cmd.String("format")); err != nil {
 				return err
 			}
-			rows := make([]summaryRow, 0, len(paths))
-			var total cov.Totals
-			for _, p := range paths {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				row, err := summarise(p, forced)
-				if err != nil {
-					return err
-				}
-				rows = append(rows, row)
-				total = total.Add(row.totals)
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, total)
-			}
-			tp := f.IO.Table("FILE", "FORMAT", "FILES", "LINES", "BRANCHES", "STATEMENTS", "COVERAGE")
-			add := func(name, format string, t cov.Totals) {
-				tp.AddField(name)
-				tp.AddField(format)
-				tp.AddField(strconv.FormatInt(t.Files, 10))
-				tp.AddField(ratio(t.LinesHit, t.LinesFound))
-				tp.AddField(ratio(t.BranchesHit, t.BranchesFound))
-				tp.AddField(ratio(t.StatementsHit, t.StatementsFound))
-				tp.AddField(coverageText(t))
-				tp.EndRow()
-			}
-			for _, r := range rows {
-				add(r.path, string(r.format), r.totals)
-			}
-			if len(rows) > 1 {
-				add("total", "", total)
-			}
-			return tp.Render()
+			return summaryRun(ctx, opts)
 		},
 	}
+}
+
+func summaryRun(ctx context.Context, opts *SummaryOptions) error {
+	rows := make([]summaryRow, 0, len(opts.Paths))
+	var total cov.Totals
+	for _, p := range opts.Paths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		row, err := summarise(p, opts.Format)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+		total = total.Add(row.totals)
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(total)
+	}
+	tp := opts.IO.Table("FILE", "FORMAT", "FILES", "LINES", "BRANCHES", "STATEMENTS", "COVERAGE")
+	add := func(name, format string, t cov.Totals) {
+		tp.AddField(name)
+		tp.AddField(format)
+		tp.AddField(strconv.FormatInt(t.Files, 10))
+		tp.AddField(ratio(t.LinesHit, t.LinesFound))
+		tp.AddField(ratio(t.BranchesHit, t.BranchesFound))
+		tp.AddField(ratio(t.StatementsHit, t.StatementsFound))
+		tp.AddField(coverageText(t))
+		tp.EndRow()
+	}
+	for _, r := range rows {
+		add(r.path, string(r.format), r.totals)
+	}
+	if len(rows) > 1 {
+		add("total", "", total)
+	}
+	return tp.Render()
 }
 
 type summaryRow struct {

@@ -17,10 +17,35 @@ import (
 	cov "github.com/patchpanda/patchpanda/internal/coverage"
 	"github.com/patchpanda/patchpanda/internal/ghenv"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newUpload(f *factory.Factory, d deps) *cli.Command {
+// UploadOptions is what `coverage upload` runs with: the flags as given,
+// and the machine (environment, git, waits) and the relay to default the
+// rest from when it runs.
+type UploadOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+	// Resolve returns the relay and credential kind, for --dry-run.
+	Resolve func() (factory.Target, error)
+	// DefaultRepo returns gh's repository, or "".
+	DefaultRepo func() string
+	deps
+
+	Paths []string
+	// Format is --format, or "" to detect each file's.
+	Format                                       cov.Format
+	Repo, SHA, Branch, Flag, Root, Prefix, CIJob string
+	// PR is --pr when PRSet.
+	PR      int
+	PRSet   bool
+	NoFiles bool
+	DryRun  bool
+}
+
+func newUpload(f *factory.Factory, d deps, runF func(context.Context, *UploadOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "upload",
 		Usage:     "Upload coverage reports for a commit",
@@ -45,29 +70,37 @@ func newUpload(f *factory.Factory, d deps) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be sent, where, and with which kind of credential, and send nothing"},
 		}, factory.JSONFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			return runUpload(ctx, f, d, cmd)
+			opts := &UploadOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd),
+				Resolve: func() (factory.Target, error) { return f.Resolve(cmd) }, DefaultRepo: f.DefaultRepo, deps: d,
+				Paths: cmd.Args().Slice(), Repo: cmd.String("repo"), SHA: cmd.String("sha"), Branch: cmd.String("branch"),
+				Flag: cmd.String("flag"), Root: cmd.String("root"), Prefix: cmd.String("prefix"), CIJob: cmd.String("ci-job"),
+				PR: cmd.Int("pr"), PRSet: cmd.IsSet("pr"), NoFiles: cmd.Bool("no-files"), DryRun: cmd.Bool("dry-run")}
+			if len(opts.Paths) == 0 {
+				return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl coverage upload FILE...")
+			}
+			var err error
+			if opts.Format, err = parseFormatFlag(cmd.String("format")); err != nil {
+				return err
+			}
+			if opts.PR < 0 {
+				return patchpanda.Errorf(patchpanda.EINVALID, "--pr %d is not a pull request number", opts.PR)
+			}
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return uploadRun(ctx, opts)
 		},
 	}
 }
 
-func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command) error {
-	paths := cmd.Args().Slice()
-	if len(paths) == 0 {
-		return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl coverage upload FILE...")
-	}
-	forced, err := parseFormatFlag(cmd.String("format"))
+func uploadRun(ctx context.Context, opts *UploadOptions) error {
+	paths, forced := opts.Paths, opts.Format
+	act, inActions, err := ghenv.ActionsContext(opts.getenv)
 	if err != nil {
 		return err
 	}
-	if cmd.Int("pr") < 0 {
-		return patchpanda.Errorf(patchpanda.EINVALID, "--pr %d is not a pull request number", cmd.Int("pr"))
-	}
-	act, inActions, err := ghenv.ActionsContext(d.getenv)
-	if err != nil {
-		return err
-	}
-	co, inCheckout := currentCheckout(ctx, d.git)
-	o, err := target(f, cmd, act, co)
+	co, inCheckout := currentCheckout(ctx, opts.git)
+	o, err := target(opts, act, co)
 	if err != nil {
 		return err
 	}
@@ -89,9 +122,9 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 
 	var block []byte
 	var n int
-	if !cmd.Bool("no-files") {
+	if !opts.NoFiles {
 		if inCheckout {
-			if block, n, err = fileList(ctx, d.git, co.top); err != nil {
+			if block, n, err = fileList(ctx, opts.git, co.top); err != nil {
 				return err
 			}
 			if n == 0 {
@@ -99,16 +132,16 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 			}
 		}
 		if block == nil {
-			fmt.Fprintln(f.IO.ErrOut, "warning: no git checkout here, so no file list is sent: the relay maps report paths as they are (--no-files silences this)")
+			fmt.Fprintln(opts.IO.ErrOut, "warning: no git checkout here, so no file list is sent: the relay maps report paths as they are (--no-files silences this)")
 		}
 	}
 
-	c, err := f.Client(cmd)
+	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	if cmd.Bool("dry-run") {
-		t, err := f.Resolve(cmd)
+	if opts.DryRun {
+		t, err := opts.Resolve()
 		if err != nil {
 			return err
 		}
@@ -116,14 +149,14 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 		if t.Token == "" && inActions {
 			credential = "GitHub Actions OIDC ID token (audience " + ghenv.Audience + ")"
 		}
-		return printPlan(f, cmd, c.BaseURL, credential, o, paths, formats, n)
+		return printPlan(opts, c.BaseURL, credential, o, paths, formats, n)
 	}
 	if c.Token == "" && inActions {
-		if act.Fork && d.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" {
+		if act.Fork && opts.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" {
 			return patchpanda.Errorf(patchpanda.EUNAUTHORIZED, "this pull request comes from a fork, and GitHub gives fork pull requests no OIDC ID token: "+
 				"upload from a workflow_run workflow of the base repository (see docs/action.md), or pass a token")
 		}
-		tok, err := ghenv.IDToken(ctx, d.getenv, d.oidcHTTP, ghenv.Audience)
+		tok, err := ghenv.IDToken(ctx, opts.getenv, opts.oidcHTTP, ghenv.Audience)
 		if err != nil {
 			return err
 		}
@@ -134,30 +167,30 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 	for i, p := range paths {
 		o := o
 		o.Format = formats[i]
-		o.Retry = httpapi.Retry{Sleep: d.sleep, OnRetry: func(attempt int, wait time.Duration, err error) {
-			fmt.Fprintf(f.IO.ErrOut, "%s: try %d failed: %s; trying again in %s\n", p, attempt, message(err), wait.Round(time.Second))
+		o.Retry = httpapi.Retry{Sleep: opts.sleep, OnRetry: func(attempt int, wait time.Duration, err error) {
+			fmt.Fprintf(opts.IO.ErrOut, "%s: try %d failed: %s; trying again in %s\n", p, attempt, message(err), wait.Round(time.Second))
 		}}
 		res, err := c.UploadCoverage(ctx, o, uploadBody(p, block))
 		if err != nil {
 			// Show what did go up, then fail.
-			if perr := printUploads(f, cmd, results, block != nil); perr != nil {
+			if perr := printUploads(opts, results, block != nil); perr != nil {
 				return errors.Join(err, perr)
 			}
 			return err
 		}
 		results = append(results, uploaded{path: p, Upload: res})
 	}
-	if err := printUploads(f, cmd, results, block != nil); err != nil {
+	if err := printUploads(opts, results, block != nil); err != nil {
 		return err
 	}
 	if inActions {
 		// Outputs, the job summary and annotations for the workflow run.
-		out, err := actionsOutcome(ctx, d, co, o, act, paths, formats, results)
+		out, err := actionsOutcome(ctx, opts.deps, co, o, act, paths, formats, results)
 		if err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "warning: no job summary: %v\n", err)
+			fmt.Fprintf(opts.IO.ErrOut, "warning: no job summary: %v\n", err)
 			return nil
 		}
-		ghenv.Publish(d.getenv, f.IO.Out, out)
+		ghenv.Publish(opts.getenv, opts.IO.Out, out)
 	}
 	return nil
 }
@@ -165,26 +198,26 @@ func runUpload(ctx context.Context, f *factory.Factory, d deps, cmd *cli.Command
 // target resolves the commit the upload is for: flags first, then the
 // GitHub Actions run, then the gh extension's repository and the git
 // checkout.
-func target(f *factory.Factory, cmd *cli.Command, act ghenv.Actions, co checkout) (httpapi.CoverageUploadOptions, error) {
+func target(opts *UploadOptions, act ghenv.Actions, co checkout) (httpapi.CoverageUploadOptions, error) {
 	o := httpapi.CoverageUploadOptions{
-		Repo:   firstOf(cmd.String("repo"), act.Repository),
-		SHA:    firstOf(cmd.String("sha"), act.SHA, co.sha),
-		Branch: firstOf(cmd.String("branch"), act.Branch),
+		Repo:   firstOf(opts.Repo, act.Repository),
+		SHA:    firstOf(opts.SHA, act.SHA, co.sha),
+		Branch: firstOf(opts.Branch, act.Branch),
 		PR:     act.PR,
-		Flag:   cmd.String("flag"),
-		Root:   firstOf(cmd.String("root"), co.top),
-		Prefix: firstOf(cmd.String("prefix"), co.prefix),
-		CIJob:  firstOf(cmd.String("ci-job"), act.CIJob),
+		Flag:   opts.Flag,
+		Root:   firstOf(opts.Root, co.top),
+		Prefix: firstOf(opts.Prefix, co.prefix),
+		CIJob:  firstOf(opts.CIJob, act.CIJob),
 	}
-	if o.Repo == "" && f.DefaultRepo != nil {
-		o.Repo = f.DefaultRepo()
+	if o.Repo == "" && opts.DefaultRepo != nil {
+		o.Repo = opts.DefaultRepo()
 	}
 	// The checkout's branch is only the commit's if the commit is HEAD.
 	if o.Branch == "" && o.SHA == co.sha {
 		o.Branch = co.branch
 	}
-	if cmd.IsSet("pr") {
-		o.PR = cmd.Int("pr")
+	if opts.PRSet {
+		o.PR = opts.PR
 	}
 	if o.Repo == "" {
 		return o, patchpanda.Errorf(patchpanda.EINVALID, "which repository? Pass --repo OWNER/NAME (inside GitHub Actions it is GITHUB_REPOSITORY)")
@@ -279,18 +312,18 @@ type uploaded struct {
 // maxUnmappedShown bounds the unmapped paths printed per report.
 const maxUnmappedShown = 10
 
-func printUploads(f *factory.Factory, cmd *cli.Command, us []uploaded, sentFiles bool) error {
-	if factory.WantsJSON(cmd) {
+func printUploads(opts *UploadOptions, us []uploaded, sentFiles bool) error {
+	if opts.Exporter != nil {
 		out := make([]cov.Upload, len(us))
 		for i, u := range us {
 			out[i] = u.Upload
 		}
-		return f.PrintJSON(cmd, out)
+		return opts.Exporter.Write(out)
 	}
 	if len(us) == 0 {
 		return nil
 	}
-	tp := f.IO.Table("FILE", "REPORT", "STATUS", "FORMAT", "COVERAGE", "MAPPED", "UNMAPPED", "URL")
+	tp := opts.IO.Table("FILE", "REPORT", "STATUS", "FORMAT", "COVERAGE", "MAPPED", "UNMAPPED", "URL")
 	for _, u := range us {
 		status := "created"
 		if u.Duplicate {
@@ -315,13 +348,13 @@ func printUploads(f *factory.Factory, cmd *cli.Command, us []uploaded, sentFiles
 		if u.UnmappedCount == 0 || !sentFiles {
 			continue
 		}
-		fmt.Fprintf(f.IO.ErrOut, "warning: %s: %d report path(s) match no file of the repository (try --root or --prefix):\n", u.path, u.UnmappedCount)
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s: %d report path(s) match no file of the repository (try --root or --prefix):\n", u.path, u.UnmappedCount)
 		shown := u.Unmapped[:min(len(u.Unmapped), maxUnmappedShown)]
 		for _, p := range shown {
-			fmt.Fprintf(f.IO.ErrOut, "  %s\n", p)
+			fmt.Fprintf(opts.IO.ErrOut, "  %s\n", p)
 		}
 		if rest := u.UnmappedCount - len(shown); rest > 0 {
-			fmt.Fprintf(f.IO.ErrOut, "  ... and %d more\n", rest)
+			fmt.Fprintf(opts.IO.ErrOut, "  ... and %d more\n", rest)
 		}
 	}
 	return nil
@@ -340,19 +373,19 @@ type plannedUpload struct {
 // printPlan prints what an upload would send without sending it: each
 // report's format, the request's URL with its query, the kind of
 // credential (never the credential), and the size of the file list.
-func printPlan(f *factory.Factory, cmd *cli.Command, base, credential string, o httpapi.CoverageUploadOptions, paths, formats []string, files int) error {
+func printPlan(opts *UploadOptions, base, credential string, o httpapi.CoverageUploadOptions, paths, formats []string, files int) error {
 	plan := make([]plannedUpload, len(paths))
 	for i, p := range paths {
 		o := o
 		o.Format = formats[i]
 		plan[i] = plannedUpload{File: p, Format: formats[i], URL: base + "/api/coverage?" + o.Query().Encode(), Credential: credential, FileList: files}
 	}
-	if factory.WantsJSON(cmd) {
-		return f.PrintJSON(cmd, plan)
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(plan)
 	}
-	fmt.Fprintln(f.IO.ErrOut, "Dry run: nothing is sent.")
+	fmt.Fprintln(opts.IO.ErrOut, "Dry run: nothing is sent.")
 	for _, p := range plan {
-		fmt.Fprintf(f.IO.Out, "%s (%s)\n  POST %s\n  credential: %s\n  file list: %d paths\n", p.File, p.Format, p.URL, p.Credential, p.FileList)
+		fmt.Fprintf(opts.IO.Out, "%s (%s)\n  POST %s\n  credential: %s\n  file list: %d paths\n", p.File, p.Format, p.URL, p.Credential, p.FileList)
 	}
 	return nil
 }

@@ -14,6 +14,6 @@ func New(f *factory.Factory) *cli.Command {
 	return &cli.Command{
 		Name:     "deliveries",
 		Usage:    "List recorded webhook deliveries and retry failed ones (needs admin)",
-		Commands: []*cli.Command{newList(f), newRetry(f)},
+		Commands: []*cli.Command{newList(f, nil), newRetry(f, nil)},
 	}
 }

@@ -14,7 +14,19 @@ import (
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newList(f *factory.Factory) *cli.Command {
+// ListOptions is what `deliveries list` runs with.
+type ListOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+	Now      func() time.Time
+
+	// State is a delivery state, or "" for all.
+	State string
+	Limit int
+}
+
+func newList(f *factory.Factory, runF func(context.Context, *ListOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "List recorded deliveries, newest first",
@@ -35,31 +47,39 @@ func newList(f *factory.Factory) *cli.Command {
 			if limit < 1 || limit > 500 {
 				return patchpanda.Errorf(patchpanda.EINVALID, "--limit %d is not between 1 and 500", limit)
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			opts := &ListOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), Now: time.Now, State: state, Limit: limit}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			list, err := c.Deliveries(ctx, state, 0, limit)
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, list.Deliveries)
-			}
-			if len(list.Deliveries) == 0 {
-				if f.IO.OutTTY {
-					fmt.Fprintln(f.IO.ErrOut, "No deliveries match.")
-				}
-				return nil
-			}
-			return printDeliveries(f, list.Deliveries, time.Now())
+			return listRun(ctx, opts)
 		},
 	}
 }
 
-func printDeliveries(f *factory.Factory, ds []patchpanda.Delivery, now time.Time) error {
-	tty := f.IO.OutTTY
-	tp := f.IO.Table("ID", "GUID", "EVENT", "REPOSITORY", "STATE", "ATTEMPTS", "RECEIVED", "REASON")
+func listRun(ctx context.Context, opts *ListOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	list, err := c.Deliveries(ctx, opts.State, 0, opts.Limit)
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(list.Deliveries)
+	}
+	if len(list.Deliveries) == 0 {
+		if opts.IO.OutTTY {
+			fmt.Fprintln(opts.IO.ErrOut, "No deliveries match.")
+		}
+		return nil
+	}
+	return printDeliveries(opts.IO, list.Deliveries, opts.Now())
+}
+
+func printDeliveries(ios *iostreams.IO, ds []patchpanda.Delivery, now time.Time) error {
+	tty := ios.OutTTY
+	tp := ios.Table("ID", "GUID", "EVENT", "REPOSITORY", "STATE", "ATTEMPTS", "RECEIVED", "REASON")
 	for _, d := range ds {
 		tp.AddField(strconv.FormatInt(d.ID, 10))
 		tp.AddField(d.DeliveryID)

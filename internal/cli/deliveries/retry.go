@@ -9,10 +9,20 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newRetry(f *factory.Factory) *cli.Command {
+// RetryOptions is what `deliveries retry` runs with.
+type RetryOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	IDs []int64
+}
+
+func newRetry(f *factory.Factory, runF func(context.Context, *RetryOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "retry",
 		Usage:     "Process failed deliveries again (after fixing what failed them)",
@@ -22,33 +32,40 @@ func newRetry(f *factory.Factory) *cli.Command {
 			if cmd.NArg() == 0 {
 				return patchpanda.Errorf(patchpanda.EINVALID, "usage: ppctl deliveries retry ID… (the ID column of ppctl deliveries list)")
 			}
-			var ids []int64
+			opts := &RetryOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd)}
 			for _, a := range cmd.Args().Slice() {
 				id, err := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
 				if err != nil || id <= 0 {
 					return patchpanda.Errorf(patchpanda.EINVALID, "%q is not a delivery id (the ID column of ppctl deliveries list)", a)
 				}
-				ids = append(ids, id)
+				opts.IDs = append(opts.IDs, id)
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			var out []patchpanda.Delivery
-			for _, id := range ids {
-				d, err := c.RetryDelivery(ctx, id)
-				if err != nil {
-					return fmt.Errorf("delivery %d: %w", id, err)
-				}
-				out = append(out, d)
-				if !factory.WantsJSON(cmd) {
-					fmt.Fprintf(f.IO.ErrOut, "Delivery %d (%s, %s) will be processed again.\n", d.ID, d.DeliveryID, d.Event)
-				}
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, out)
-			}
-			return nil
+			return retryRun(ctx, opts)
 		},
 	}
+}
+
+func retryRun(ctx context.Context, opts *RetryOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	var out []patchpanda.Delivery
+	for _, id := range opts.IDs {
+		d, err := c.RetryDelivery(ctx, id)
+		if err != nil {
+			return fmt.Errorf("delivery %d: %w", id, err)
+		}
+		out = append(out, d)
+		if opts.Exporter == nil {
+			fmt.Fprintf(opts.IO.ErrOut, "Delivery %d (%s, %s) will be processed again.\n", d.ID, d.DeliveryID, d.Event)
+		}
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(out)
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ func New(f *factory.Factory) *cli.Command {
 	return &cli.Command{
 		Name:     "jobs",
 		Usage:    "List, inspect, replay and watch jobs (needs jobs:read; replay needs jobs:write)",
-		Commands: []*cli.Command{newList(f), newShow(f), newReplay(f), newWatch(f)},
+		Commands: []*cli.Command{newList(f, nil), newShow(f, nil), newReplay(f, nil), newWatch(f, nil)},
 	}
 }
 

@@ -18,7 +18,19 @@ import (
 // cannot keep ppctl looping.
 const maxPages = 10000
 
-func newList(f *factory.Factory) *cli.Command {
+// ListOptions is what `jobs list` runs with.
+type ListOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+	Now      func() time.Time
+
+	Filter patchpanda.JobFilter
+	// All follows the cursor through every page.
+	All bool
+}
+
+func newList(f *factory.Factory, runF func(context.Context, *ListOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "List jobs, newest first",
@@ -31,44 +43,52 @@ func newList(f *factory.Factory) *cli.Command {
 			&cli.BoolFlag{Name: "all", Usage: "follow the cursor through every page"},
 		}, factory.JSONFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			filter, err := listFilter(f, cmd, time.Now())
-			if err != nil {
+			opts := &ListOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), Now: time.Now, All: cmd.Bool("all")}
+			var err error
+			if opts.Filter, err = listFilter(f, cmd, opts.Now()); err != nil {
 				return err
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			list, err := fetch(ctx, c, filter, cmd.Bool("all"))
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				// An array, as every list command prints, so that
-				// --jq '.[-1]' works alike everywhere.
-				if err := f.PrintJSON(cmd, list.Jobs); err != nil {
-					return err
-				}
-				if list.Next != "" {
-					fmt.Fprintln(f.IO.ErrOut, "More jobs match: use --all or a larger --limit.")
-				}
-				return nil
-			}
-			if len(list.Jobs) == 0 {
-				if f.IO.OutTTY {
-					fmt.Fprintln(f.IO.ErrOut, "No jobs match.")
-				}
-				return nil
-			}
-			if err := printJobs(f, list.Jobs, time.Now()); err != nil {
-				return err
-			}
-			if list.Next != "" && f.IO.OutTTY {
-				fmt.Fprintln(f.IO.ErrOut, "More jobs match: use --all, a larger --limit, or narrow with --since.")
-			}
-			return nil
+			return listRun(ctx, opts)
 		},
 	}
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	list, err := fetch(ctx, c, opts.Filter, opts.All)
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		// An array, as every list command prints, so that
+		// --jq '.[-1]' works alike everywhere.
+		if err := opts.Exporter.Write(list.Jobs); err != nil {
+			return err
+		}
+		if list.Next != "" {
+			fmt.Fprintln(opts.IO.ErrOut, "More jobs match: use --all or a larger --limit.")
+		}
+		return nil
+	}
+	if len(list.Jobs) == 0 {
+		if opts.IO.OutTTY {
+			fmt.Fprintln(opts.IO.ErrOut, "No jobs match.")
+		}
+		return nil
+	}
+	if err := printJobs(opts.IO, list.Jobs, opts.Now()); err != nil {
+		return err
+	}
+	if list.Next != "" && opts.IO.OutTTY {
+		fmt.Fprintln(opts.IO.ErrOut, "More jobs match: use --all, a larger --limit, or narrow with --since.")
+	}
+	return nil
 }
 
 // listFilter reads the list flags into a filter. It returns an EINVALID
@@ -135,9 +155,9 @@ func fetch(ctx context.Context, c *httpapi.Client, filter patchpanda.JobFilter, 
 // printJobs writes jobs as a table on a terminal and as tab-separated
 // lines (id, repository, pull request, state, trigger, attempt, cost in
 // USD, created) otherwise.
-func printJobs(f *factory.Factory, js []*patchpanda.Job, now time.Time) error {
-	tty := f.IO.OutTTY
-	tp := f.IO.Table("ID", "REPOSITORY", "PR", "STATE", "TRIGGER", "ATTEMPT", "COST", "CREATED")
+func printJobs(ios *iostreams.IO, js []*patchpanda.Job, now time.Time) error {
+	tty := ios.OutTTY
+	tp := ios.Table("ID", "REPOSITORY", "PR", "STATE", "TRIGGER", "ATTEMPT", "COST", "CREATED")
 	for _, j := range js {
 		tp.AddField(j.ID)
 		tp.AddField(j.Repository.FullName())

@@ -15,7 +15,17 @@ import (
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newShow(f *factory.Factory) *cli.Command {
+// ShowOptions is what `jobs show` runs with.
+type ShowOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+	Now      func() time.Time
+
+	ID string
+}
+
+func newShow(f *factory.Factory, runF func(context.Context, *ShowOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "show",
 		Usage:     "Show a job and its events",
@@ -26,23 +36,31 @@ func newShow(f *factory.Factory) *cli.Command {
 			if err != nil {
 				return err
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			opts := &ShowOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), Now: time.Now, ID: id}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			j, err := c.Job(ctx, id)
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, j)
-			}
-			if f.IO.OutTTY {
-				return showTTY(f.IO.Out, j, time.Now())
-			}
-			return showPiped(f.IO.Out, j)
+			return showRun(ctx, opts)
 		},
 	}
+}
+
+func showRun(ctx context.Context, opts *ShowOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	j, err := c.Job(ctx, opts.ID)
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(j)
+	}
+	if opts.IO.OutTTY {
+		return showTTY(opts.IO.Out, j, opts.Now())
+	}
+	return showPiped(opts.IO.Out, j)
 }
 
 // showTTY writes a job for a person: a title, aligned fields, then its

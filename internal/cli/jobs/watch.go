@@ -12,6 +12,7 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
@@ -19,7 +20,21 @@ import (
 // ever written to a terminal.
 const clearScreen = "\x1b[H\x1b[2J"
 
-func newWatch(f *factory.Factory) *cli.Command {
+// WatchOptions is what `jobs watch` runs with.
+type WatchOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+	Now      func() time.Time
+
+	// ID is the job to follow; without it, the queued and running jobs
+	// (of Repo, when set) are.
+	ID       string
+	Repo     string
+	Interval time.Duration
+}
+
+func newWatch(f *factory.Factory, runF func(context.Context, *WatchOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "watch",
 		Usage: "Follow a job's events until it ends, or, without ID, the queued and running jobs",
@@ -48,23 +63,35 @@ func newWatch(f *factory.Factory) *cli.Command {
 					return patchpanda.Errorf(patchpanda.EINVALID, "--repo %q is not of the form owner/name", repo)
 				}
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
-			}
-			w := &watcher{f: f, cmd: cmd, c: c, every: every, json: factory.WantsJSON(cmd)}
+			opts := &WatchOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), Now: time.Now,
+				Repo: repo, Interval: every}
 			if cmd.NArg() == 1 {
-				return w.job(ctx, strings.TrimSpace(cmd.Args().First()))
+				opts.ID = strings.TrimSpace(cmd.Args().First())
 			}
-			return w.active(ctx, repo)
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return watchRun(ctx, opts)
 		},
 	}
 }
 
+func watchRun(ctx context.Context, opts *WatchOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	w := &watcher{opts: opts, io: opts.IO, c: c, every: opts.Interval, json: opts.Exporter != nil}
+	if opts.ID != "" {
+		return w.job(ctx, opts.ID)
+	}
+	return w.active(ctx, opts.Repo)
+}
+
 // watcher polls the relay for one run of `jobs watch`.
 type watcher struct {
-	f     *factory.Factory
-	cmd   *cli.Command
+	opts  *WatchOptions
+	io    *iostreams.IO
 	c     *httpapi.Client
 	every time.Duration
 	json  bool
@@ -84,7 +111,7 @@ func (w *watcher) retry(ctx context.Context, err error) error {
 		return err
 	}
 	if !w.warned {
-		fmt.Fprintf(w.f.IO.ErrOut, "warning: %s; still trying\n", patchpanda.ErrorMessage(err))
+		fmt.Fprintf(w.io.ErrOut, "warning: %s; still trying\n", patchpanda.ErrorMessage(err))
 		w.warned = true
 	}
 	return nil
@@ -92,7 +119,7 @@ func (w *watcher) retry(ctx context.Context, err error) error {
 
 func (w *watcher) ok() {
 	if w.warned {
-		fmt.Fprintln(w.f.IO.ErrOut, "The relay answers again.")
+		fmt.Fprintln(w.io.ErrOut, "The relay answers again.")
 	}
 	w.reached, w.warned = true, false
 }
@@ -109,8 +136,8 @@ func (w *watcher) job(ctx context.Context, id string) error {
 				return err
 			}
 		} else {
-			if !w.reached && w.f.IO.OutTTY && !w.json {
-				fmt.Fprintf(w.f.IO.ErrOut, "Watching %s (%s#%d) every %s. Ctrl+C to stop.\n", j.ID, j.Repository.FullName(), j.PullRequest.Number, w.every)
+			if !w.reached && w.io.OutTTY && !w.json {
+				fmt.Fprintf(w.io.ErrOut, "Watching %s (%s#%d) every %s. Ctrl+C to stop.\n", j.ID, j.Repository.FullName(), j.PullRequest.Number, w.every)
 			}
 			w.ok()
 			for _, ev := range j.Events {
@@ -135,12 +162,12 @@ func (w *watcher) job(ctx context.Context, id string) error {
 func (w *watcher) event(ev patchpanda.JobEvent) error {
 	switch {
 	case w.json:
-		return w.f.PrintJSON(w.cmd, ev)
-	case w.f.IO.OutTTY:
-		_, err := fmt.Fprintf(w.f.IO.Out, "%s  %-10s %s\n", stamp(ev.CreatedAt, true), ev.Type, eventDetail(ev))
+		return w.opts.Exporter.Write(ev)
+	case w.io.OutTTY:
+		_, err := fmt.Fprintf(w.io.Out, "%s  %-10s %s\n", stamp(ev.CreatedAt, true), ev.Type, eventDetail(ev))
 		return err
 	default:
-		_, err := fmt.Fprintln(w.f.IO.Out, eventRecord(ev))
+		_, err := fmt.Fprintln(w.io.Out, eventRecord(ev))
 		return err
 	}
 }
@@ -151,12 +178,12 @@ func (w *watcher) ended(j *patchpanda.Job) error {
 	if j.State != patchpanda.JobSucceeded {
 		return &EndedError{Job: j}
 	}
-	if w.f.IO.OutTTY && !w.json {
-		fmt.Fprintf(w.f.IO.ErrOut, "✓ Job %s succeeded", j.ID)
+	if w.io.OutTTY && !w.json {
+		fmt.Fprintf(w.io.ErrOut, "✓ Job %s succeeded", j.ID)
 		if j.ResultURL != "" {
-			fmt.Fprintf(w.f.IO.ErrOut, ": %s", j.ResultURL)
+			fmt.Fprintf(w.io.ErrOut, ": %s", j.ResultURL)
 		}
-		fmt.Fprintln(w.f.IO.ErrOut)
+		fmt.Fprintln(w.io.ErrOut)
 	}
 	return nil
 }
@@ -201,11 +228,11 @@ func (w *watcher) active(ctx context.Context, repo string) error {
 			case w.json:
 				if key := listKey(js); key != lastKey {
 					lastKey = key
-					if err := w.f.PrintJSON(w.cmd, js); err != nil {
+					if err := w.opts.Exporter.Write(js); err != nil {
 						return err
 					}
 				}
-			case w.f.IO.OutTTY:
+			case w.io.OutTTY:
 				if err := w.refresh(js, repo); err != nil {
 					return err
 				}
@@ -227,27 +254,27 @@ func (w *watcher) active(ctx context.Context, repo string) error {
 
 // refresh redraws the terminal with the current jobs.
 func (w *watcher) refresh(js []*patchpanda.Job, repo string) error {
-	now := time.Now()
+	now := w.opts.Now()
 	of := ""
 	if repo != "" {
 		of = " of " + repo
 	}
-	fmt.Fprint(w.f.IO.Raw(), clearScreen)
-	fmt.Fprintf(w.f.IO.Out, "Queued and running jobs%s · %s · every %s · Ctrl+C to stop\n\n", of, now.Format("15:04:05"), w.every)
+	fmt.Fprint(w.io.Raw(), clearScreen)
+	fmt.Fprintf(w.io.Out, "Queued and running jobs%s · %s · every %s · Ctrl+C to stop\n\n", of, now.Format("15:04:05"), w.every)
 	if len(js) == 0 {
-		_, err := fmt.Fprintln(w.f.IO.Out, "No queued or running jobs.")
+		_, err := fmt.Fprintln(w.io.Out, "No queued or running jobs.")
 		return err
 	}
-	return printJobs(w.f, js, now)
+	return printJobs(w.io, js, now)
 }
 
 // changes prints "time, id, repository, pull request, state" for each job
 // that appeared or changed state since prev, and for each that left the
 // list its final state.
 func (w *watcher) changes(ctx context.Context, prev map[string]*patchpanda.Job, js []*patchpanda.Job) error {
-	now := stamp(time.Now(), false)
+	now := stamp(w.opts.Now(), false)
 	line := func(j *patchpanda.Job) error {
-		_, err := fmt.Fprintf(w.f.IO.Out, "%s\t%s\t%s\t%d\t%s\n", now, j.ID, j.Repository.FullName(), j.PullRequest.Number, j.State)
+		_, err := fmt.Fprintf(w.io.Out, "%s\t%s\t%s\t%d\t%s\n", now, j.ID, j.Repository.FullName(), j.PullRequest.Number, j.State)
 		return err
 	}
 	current := map[string]bool{}

@@ -8,10 +8,22 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newCreate(f *factory.Factory) *cli.Command {
+// CreateOptions is what `keys create` runs with.
+type CreateOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+
+	Name    string
+	Scopes  []patchpanda.Scope
+	Expires string
+}
+
+func newCreate(f *factory.Factory, runF func(context.Context, *CreateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "create",
 		Usage: "Create an API key and print it once",
@@ -21,30 +33,38 @@ func newCreate(f *factory.Factory) *cli.Command {
 			&cli.StringFlag{Name: "expires", Usage: "lifetime such as 30d or 12h (default: never)"},
 		}, factory.JSONFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			var scopes []patchpanda.Scope
+			opts := &CreateOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd),
+				Name: cmd.String("name"), Expires: cmd.String("expires")}
 			for _, s := range cmd.StringSlice("scope") {
 				sc, err := patchpanda.ParseScope(s)
 				if err != nil {
 					return err
 				}
-				scopes = append(scopes, sc)
+				opts.Scopes = append(opts.Scopes, sc)
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			res, err := c.CreateKey(ctx, httpapi.CreateKeyRequest{Name: cmd.String("name"), Scopes: scopes, ExpiresIn: cmd.String("expires")})
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, res)
-			}
-			// The key alone on stdout so it can be captured; the notice on
-			// stderr, where a pipe does not take it.
-			fmt.Fprintln(f.IO.Out, res.Key)
-			fmt.Fprintf(f.IO.ErrOut, "Created key %d %q (%s). It is shown only this once: store it now.\n", res.APIKey.ID, res.APIKey.Name, res.APIKey.Prefix)
-			return nil
+			return createRun(ctx, opts)
 		},
 	}
+}
+
+func createRun(ctx context.Context, opts *CreateOptions) error {
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	res, err := c.CreateKey(ctx, httpapi.CreateKeyRequest{Name: opts.Name, Scopes: opts.Scopes, ExpiresIn: opts.Expires})
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(res)
+	}
+	// The key alone on stdout so it can be captured; the notice on
+	// stderr, where a pipe does not take it.
+	fmt.Fprintln(opts.IO.Out, res.Key)
+	fmt.Fprintf(opts.IO.ErrOut, "Created key %d %q (%s). It is shown only this once: store it now.\n", res.APIKey.ID, res.APIKey.Name, res.APIKey.Prefix)
+	return nil
 }

@@ -12,6 +12,6 @@ func New(f *factory.Factory) *cli.Command {
 	return &cli.Command{
 		Name:     "keys",
 		Usage:    "Manage API keys (needs an admin key)",
-		Commands: []*cli.Command{newCreate(f), newList(f), newRevoke(f)},
+		Commands: []*cli.Command{newCreate(f, nil), newList(f, nil), newRevoke(f, nil)},
 	}
 }

@@ -8,10 +8,21 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
+	"github.com/patchpanda/patchpanda/internal/iostreams"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-func newRevoke(f *factory.Factory) *cli.Command {
+// RevokeOptions is what `keys revoke` runs with.
+type RevokeOptions struct {
+	IO       *iostreams.IO
+	Client   factory.ClientFunc
+	Exporter factory.Exporter
+	Confirm  factory.ConfirmFunc
+
+	ID int64
+}
+
+func newRevoke(f *factory.Factory, runF func(context.Context, *RevokeOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "revoke",
 		Usage:     "Revoke an API key",
@@ -25,22 +36,30 @@ func newRevoke(f *factory.Factory) *cli.Command {
 			if err != nil || id <= 0 {
 				return patchpanda.Errorf(patchpanda.EINVALID, "key id %q is not a positive number", cmd.Args().First())
 			}
-			if err := f.ConfirmDestructive(ctx, cmd, fmt.Sprintf("revoke key %d", id)); err != nil {
-				return err
+			opts := &RevokeOptions{IO: f.IO, Client: f.ClientFor(cmd), Exporter: f.ExporterFor(cmd), Confirm: f.ConfirmFor(cmd), ID: id}
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			c, err := f.Client(cmd)
-			if err != nil {
-				return err
-			}
-			k, err := c.RevokeKey(ctx, id)
-			if err != nil {
-				return err
-			}
-			if factory.WantsJSON(cmd) {
-				return f.PrintJSON(cmd, k)
-			}
-			fmt.Fprintf(f.IO.Out, "Revoked key %d %q\n", k.ID, k.Name)
-			return nil
+			return revokeRun(ctx, opts)
 		},
 	}
+}
+
+func revokeRun(ctx context.Context, opts *RevokeOptions) error {
+	if err := opts.Confirm(ctx, fmt.Sprintf("revoke key %d", opts.ID)); err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	k, err := c.RevokeKey(ctx, opts.ID)
+	if err != nil {
+		return err
+	}
+	if opts.Exporter != nil {
+		return opts.Exporter.Write(k)
+	}
+	fmt.Fprintf(opts.IO.Out, "Revoked key %d %q\n", k.ID, k.Name)
+	return nil
 }
