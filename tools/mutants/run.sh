@@ -16,7 +16,7 @@ mutations=(
 'tokens-in-any-state|internal/jobs/service.go|s/l, err := s.DB.CheckLease\(ctx, id, who.Identity\(\), leaseID\)/l, err := patchpanda.Lease{ID: leaseID}, error(nil)/; s/if j.State.Terminal\(\) \{\n\t\treturn nil, patchpanda.Errorf\(patchpanda.ECONFLICT, "job %s is %s: tokens/if false {\n\t\treturn nil, patchpanda.Errorf(patchpanda.ECONFLICT, "job %s is %s: tokens/|./internal/jobs'
 'denial-comment-for-pull-request-events|internal/dispatch/commands.go|s/if r.trigger != patchpanda.TriggerComment \{\n\t\t\treturn nil/if false {\n\t\t\treturn nil/|./internal/dispatch'
 'max-attempts-off-by-one|internal/intake/processor.go|s/d.Attempts >= p.MaxAttempts/d.Attempts > p.MaxAttempts/|./internal/intake'
-'outbox-ignores-retry-after|internal/outbox/outbox.go|s/errors.As\(err, &ra\) && ra.RetryAfter\(\).After\(next\)/errors.As(err, &ra) && false/|./internal/outbox'
+'outbox-ignores-retry-after|internal/outbox/outbox.go|s/errors.As\(err, &ra\) && ra.RetryAfter\(\).After\(time.Now\(\)\)/errors.As(err, &ra) && false/|./internal/outbox'
 )
 
 backups=()
