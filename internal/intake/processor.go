@@ -72,18 +72,32 @@ type Processor struct {
 	Budget Budget
 
 	waker *poll.Waker
+	fresh *handoff
 }
+
+// handoffBytes bounds the payloads a Processor keeps from Recorded.
+const handoffBytes = 32 << 20
 
 // NewProcessor returns a Processor with the defaults: a 2-minute lease, 10
 // attempts, a 1-second poll and batches of 100.
 func NewProcessor(db *store.DB, logger *slog.Logger, h Handler, m Observer) *Processor {
 	return &Processor{DB: db, Logger: logger, Handler: h, Metrics: m,
 		Lease: 2 * time.Minute, MaxAttempts: 10, Poll: time.Second, Batch: 100,
-		waker: poll.NewWaker()}
+		waker: poll.NewWaker(), fresh: newHandoff(handoffBytes)}
 }
 
 // Wake tells the processor new deliveries are waiting. It never blocks.
 func (p *Processor) Wake() { p.waker.Wake() }
+
+// Recorded is a Recorder's OnRecorded: it keeps the payloads of the
+// deliveries just committed (up to 32 MiB of them), so that claiming them
+// does not read them back from the database, and wakes the processor.
+func (p *Processor) Recorded(ds []*patchpanda.Delivery) {
+	for _, d := range ds {
+		p.fresh.put(d.ID, d.Payload)
+	}
+	p.Wake()
+}
 
 // Run processes deliveries until ctx is cancelled. A delivery being handled
 // when ctx ends keeps its lease and is taken up again after it expires.
@@ -97,10 +111,11 @@ func (p *Processor) Run(ctx context.Context) {
 // (or retried) on its own.
 func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	token := newToken()
-	ds, err := p.DB.ClaimDeliveriesExcept(ctx, p.Batch, p.Lease, token, p.spent())
+	ds, err := p.DB.ClaimDeliveriesWithoutPayload(ctx, p.Batch, p.Lease, token, p.spent())
 	if err != nil {
 		return 0, err
 	}
+	loadErr := p.payloads(ctx, ds)
 	type handled struct {
 		d      patchpanda.Delivery
 		commit Commit
@@ -109,6 +124,10 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	for _, d := range ds {
 		if ctx.Err() != nil {
 			return len(ds), nil
+		}
+		if d.Payload == nil && loadErr != nil {
+			p.fail(ctx, d, token, loadErr)
+			continue
 		}
 		commit, err := p.handle(ctx, d)
 		if err != nil {
@@ -162,6 +181,39 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return len(ds), nil
+}
+
+// payloads fills in the payloads of claimed deliveries: from what Recorded
+// kept, else from their rows. It returns the error of reading the rows;
+// the deliveries it could not fill keep a nil Payload.
+func (p *Processor) payloads(ctx context.Context, ds []patchpanda.Delivery) error {
+	var missing []int64
+	for i := range ds {
+		if payload, ok := p.fresh.take(ds[i].ID); ok {
+			ds[i].Payload = payload
+			if payload == nil {
+				ds[i].Payload = []byte{} // nil means not read
+			}
+		} else {
+			missing = append(missing, ds[i].ID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	stored, err := p.DB.DeliveryPayloads(ctx, missing)
+	if err != nil {
+		return fmt.Errorf("intake: read claimed deliveries: %w", err)
+	}
+	for i := range ds {
+		if payload, ok := stored[ds[i].ID]; ok {
+			ds[i].Payload = payload
+			if payload == nil {
+				ds[i].Payload = []byte{} // nil means not read
+			}
+		}
+	}
+	return nil
 }
 
 func (p *Processor) finish(ctx context.Context, q *store.Queries, d patchpanda.Delivery, token string, commit Commit) error {

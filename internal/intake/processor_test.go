@@ -3,9 +3,13 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/patchpanda/patchpanda/internal/intake"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -67,6 +71,52 @@ func TestProcessorCommitsRetriesAndFails(t *testing.T) {
 		// Retries wait for their backoff: nothing is due now.
 		if n, _ := p.RunOnce(ctx); n != 0 {
 			t.Errorf("%d deliveries retried before their backoff", n)
+		}
+	})
+}
+
+// Deliveries the Recorder hands on are processed from memory, the others
+// (recorded by another relay, or before a restart) from their rows; the
+// handler sees the payload as it was signed either way.
+func TestProcessorReadsPayloadsFromTheRecorderOrTheRow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		logger := slog.New(slog.DiscardHandler)
+		want := map[string]string{}
+		seen := map[string]string{}
+		p := intake.NewProcessor(db, logger, func(ctx context.Context, d patchpanda.Delivery) (intake.Commit, error) {
+			seen[d.DeliveryID] = string(d.Payload)
+			return nil, nil
+		}, nil)
+		rec := intake.NewRecorder(db, logger, 1)
+		rec.OnRecorded = p.Recorded
+		rctx, cancel := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { rec.Run(rctx); close(ran) }()
+		for i, size := range []int{10, 5000, 40000} {
+			id := fmt.Sprintf("handed-on-%d", i)
+			want[id] = `{"body":"` + strings.Repeat("x", size) + `"}`
+			if _, err := rec.Record(ctx, &patchpanda.Delivery{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(want[id])}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cancel()
+		<-ran
+		for i, size := range []int{10, 5000} {
+			id := fmt.Sprintf("from-the-row-%d", i)
+			want[id] = `{"body":"` + strings.Repeat("y", size) + `"}`
+			if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(want[id])}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := p.RunOnce(ctx); err != nil || n != len(want) {
+			t.Fatalf("RunOnce = %d, %v; want %d", n, err, len(want))
+		}
+		if diff := cmp.Diff(want, seen); diff != "" {
+			t.Errorf("payloads the handler saw (-want +got):\n%s", diff)
+		}
+		if c, _ := db.DeliveryCounts(ctx); c[patchpanda.DeliveryDone] != len(want) {
+			t.Errorf("counts = %v", c)
 		}
 	})
 }
