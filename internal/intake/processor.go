@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -63,6 +64,12 @@ type Processor struct {
 	Poll time.Duration
 	// Batch is how many deliveries to claim at once.
 	Batch int
+	// Gather is how long deliveries just recorded may wait to be claimed
+	// together, unless a full Batch of them is waiting: under load the
+	// processor then claims, handles and finishes them by the batch rather
+	// than a few at a time, each batch one claim and one commit on the
+	// connection the Recorder writes with. 0 claims at once.
+	Gather time.Duration
 	// AfterCommit, when set, is called after a commit that wrote outbox
 	// entries, to wake their runners.
 	AfterCommit func()
@@ -73,16 +80,20 @@ type Processor struct {
 
 	waker *poll.Waker
 	fresh *handoff
+	// recorded counts the deliveries Recorded since the last claim; armed
+	// says a wake-up after Gather is pending.
+	recorded atomic.Int64
+	armed    atomic.Bool
 }
 
 // handoffBytes bounds the payloads a Processor keeps from Recorded.
 const handoffBytes = 32 << 20
 
 // NewProcessor returns a Processor with the defaults: a 2-minute lease, 10
-// attempts, a 1-second poll and batches of 100.
+// attempts, a 1-second poll, batches of 100, gathered for up to 20 ms.
 func NewProcessor(db *store.DB, logger *slog.Logger, h Handler, m Observer) *Processor {
 	return &Processor{DB: db, Logger: logger, Handler: h, Metrics: m,
-		Lease: 2 * time.Minute, MaxAttempts: 10, Poll: time.Second, Batch: 100,
+		Lease: 2 * time.Minute, MaxAttempts: 10, Poll: time.Second, Batch: 100, Gather: 20 * time.Millisecond,
 		waker: poll.NewWaker(), fresh: newHandoff(handoffBytes)}
 }
 
@@ -91,18 +102,40 @@ func (p *Processor) Wake() { p.waker.Wake() }
 
 // Recorded is a Recorder's OnRecorded: it keeps the payloads of the
 // deliveries just committed (up to 32 MiB of them), so that claiming them
-// does not read them back from the database, and wakes the processor.
+// does not read them back from the database, and wakes the processor: at
+// once when a full batch is waiting, else after Gather.
 func (p *Processor) Recorded(ds []*patchpanda.Delivery) {
 	for _, d := range ds {
 		p.fresh.put(d.ID, d.Payload)
 	}
-	p.Wake()
+	if p.recorded.Add(int64(len(ds))) >= int64(p.Batch) || p.Gather <= 0 {
+		p.Wake()
+		return
+	}
+	if p.armed.CompareAndSwap(false, true) {
+		time.AfterFunc(p.Gather, func() {
+			p.armed.Store(false)
+			p.Wake()
+		})
+	}
 }
 
 // Run processes deliveries until ctx is cancelled. A delivery being handled
 // when ctx ends keeps its lease and is taken up again after it expires.
 func (p *Processor) Run(ctx context.Context) {
-	poll.Run(ctx, p.waker, p.Poll, p.RunOnce, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
+	poll.Run(ctx, p.waker, p.Poll, p.runBatch, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
+}
+
+// runBatch is RunOnce for Run's loop, which claims again at once while it
+// reports work: it reports none after a batch that was not full, since
+// that claim took all that was due, and what is recorded after it wakes
+// the loop through Recorded (after Gather, with others).
+func (p *Processor) runBatch(ctx context.Context) (int, error) {
+	n, err := p.RunOnce(ctx)
+	if n < p.Batch {
+		n = 0
+	}
+	return n, err
 }
 
 // RunOnce claims one batch of due deliveries and processes them, returning
@@ -111,6 +144,7 @@ func (p *Processor) Run(ctx context.Context) {
 // (or retried) on its own.
 func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	token := newToken()
+	p.recorded.Store(0)
 	ds, err := p.DB.ClaimDeliveriesWithoutPayload(ctx, p.Batch, p.Lease, token, p.spent())
 	if err != nil {
 		return 0, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -117,6 +118,55 @@ func TestProcessorReadsPayloadsFromTheRecorderOrTheRow(t *testing.T) {
 		}
 		if c, _ := db.DeliveryCounts(ctx); c[patchpanda.DeliveryDone] != len(want) {
 			t.Errorf("counts = %v", c)
+		}
+	})
+}
+
+// Deliveries recorded a few at a time wait up to Gather to be claimed
+// together; a full batch is claimed at once.
+func TestProcessorGathersRecordedDeliveriesIntoBatches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		logger := slog.New(slog.DiscardHandler)
+		handled := make(chan string, 10)
+		p := intake.NewProcessor(db, logger, func(ctx context.Context, d patchpanda.Delivery) (intake.Commit, error) {
+			handled <- d.DeliveryID
+			return nil, nil
+		}, nil)
+		p.Batch, p.Gather, p.Poll = 3, time.Hour, time.Hour
+		rec := intake.NewRecorder(db, logger, 1)
+		rec.OnRecorded = p.Recorded
+		done := make(chan struct{}, 2)
+		go func() { rec.Run(ctx); done <- struct{}{} }()
+		defer func() { cancel(); <-done; <-done }()
+		record := func(id string) {
+			if _, err := rec.Record(ctx, &patchpanda.Delivery{AppID: 1, DeliveryID: id, Event: "ping", Payload: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Run's first pass takes what is there; after it, the loop waits.
+		record("first")
+		go func() { p.Run(ctx); done <- struct{}{} }()
+		if id := <-handled; id != "first" {
+			t.Fatalf("handled %s first", id)
+		}
+		record("a")
+		record("b")
+		select {
+		case id := <-handled:
+			t.Fatalf("%s was claimed before a batch gathered or Gather passed", id)
+		case <-time.After(200 * time.Millisecond):
+		}
+		record("c")
+		got := map[string]bool{}
+		for len(got) < 3 {
+			select {
+			case id := <-handled:
+				got[id] = true
+			case <-time.After(time.Minute):
+				t.Fatalf("a full batch was not claimed: handled %v", got)
+			}
 		}
 	})
 }
