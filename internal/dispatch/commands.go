@@ -51,7 +51,7 @@ func (r *request) key() string {
 func (d *Dispatcher) comment(ctx context.Context, del patchpanda.Delivery, e *webhook.IssueCommentEvent) (intake.Commit, error) {
 	// Edited and deleted comments, comments on plain issues and comments
 	// by bots never trigger.
-	if e.Action != "created" || !e.IsPullRequest || e.User.IsBot() || e.InstallationID == 0 {
+	if e.Action != commentAction || !e.IsPullRequest || e.User.IsBot() || e.InstallationID == 0 {
 		return nil, nil
 	}
 	cmd, ok := command.Parse(e.Body)
@@ -98,9 +98,7 @@ func replyFor(cmd command.Command, login string) string {
 func codeSafe(s string) string { return strings.ReplaceAll(s, "`", "'") }
 
 func (d *Dispatcher) pullRequest(ctx context.Context, del patchpanda.Delivery, e *webhook.PullRequestEvent) (intake.Commit, error) {
-	switch e.Action {
-	case "opened", "synchronize", "reopened", "ready_for_review":
-	default:
+	if !pullRequestActions[e.Action] {
 		return nil, nil
 	}
 	if e.Draft || e.InstallationID == 0 {
@@ -115,7 +113,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, del patchpanda.Delivery, e
 }
 
 func (d *Dispatcher) checkRun(ctx context.Context, del patchpanda.Delivery, e *webhook.CheckRunEvent) (intake.Commit, error) {
-	if e.Action != "rerequested" || e.Name != feedback.CheckName || e.ExternalID == "" || e.InstallationID == 0 {
+	if e.Action != checkRunAction || e.Name != feedback.CheckName || e.ExternalID == "" || e.InstallationID == 0 {
 		return nil, nil
 	}
 	if d.DB == nil {

@@ -7,6 +7,7 @@
 package dispatch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/authz"
+	"github.com/patchpanda/patchpanda/internal/command"
 	"github.com/patchpanda/patchpanda/internal/config"
 	"github.com/patchpanda/patchpanda/internal/githubapp"
 	"github.com/patchpanda/patchpanda/internal/intake"
@@ -109,6 +111,9 @@ func New(logger *slog.Logger, gh GitHub, server *config.Server, budgets Budgets)
 // what to commit with it. A payload that does not parse fails the delivery
 // for good with the parser's reason.
 func (d *Dispatcher) Handle(ctx context.Context, del patchpanda.Delivery) (intake.Commit, error) {
+	if ignored(del) {
+		return nil, nil
+	}
 	ev, err := webhook.Parse(del.Event, del.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
@@ -128,6 +133,75 @@ func (d *Dispatcher) Handle(ctx context.Context, del patchpanda.Delivery) (intak
 		return d.checkRun(ctx, del, e)
 	default:
 		return nil, nil
+	}
+}
+
+// The actions on which something may happen: a pull request that may
+// start a job, a comment that may hold a command, a check run re-run.
+var (
+	pullRequestActions = map[string]bool{"opened": true, "synchronize": true, "reopened": true, "ready_for_review": true}
+	commentAction      = "created"
+	checkRunAction     = "rerequested"
+)
+
+// ignored reports, without parsing the payload, that Handle would do
+// nothing with del: an event it has no case for, an action nothing acts on
+// (the action recorded with the delivery, which the intake read from the
+// same payload), or a comment whose payload does not hold the command
+// keyword anywhere. Parsing a payload is most of a delivery's processing,
+// and most deliveries (edits, labels, closed pull requests, comments
+// without a command, events the App gets but does not use) lead to
+// nothing. A payload that is not a JSON object is never ignored, so that
+// it fails with the parser's reason.
+func ignored(del patchpanda.Delivery) bool {
+	if !jsonObject(del.Payload) {
+		return false
+	}
+	switch del.Event {
+	case "installation", "installation_repositories", "repository":
+		return false
+	case "issue_comment":
+		if del.Action != "" && del.Action != commentAction {
+			return true
+		}
+		return !mayHoldCommand(del.Payload)
+	case "pull_request":
+		return del.Action != "" && !pullRequestActions[del.Action]
+	case "check_run":
+		return del.Action != "" && del.Action != checkRunAction
+	}
+	return true
+}
+
+// jsonObject reports whether raw starts and ends as a JSON object does.
+func jsonObject(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) >= 2 && raw[0] == '{' && raw[len(raw)-1] == '}'
+}
+
+// mayHoldCommand reports whether a raw JSON payload may carry a comment
+// command: whether command.Keyword appears in it without regard to case
+// (as command.Parse matches it), or an escape (\/ or \u) could hide one.
+// It looks at the whole payload, not only the comment's body, so a false
+// "yes" costs a parse and a "no" is certain.
+func mayHoldCommand(raw []byte) bool {
+	if bytes.Contains(raw, []byte(`\/`)) || bytes.Contains(raw, []byte(`\u`)) {
+		return true
+	}
+	kw := []byte(command.Keyword)
+	for i := 0; ; {
+		j := bytes.IndexByte(raw[i:], kw[0])
+		if j < 0 {
+			return false
+		}
+		i += j
+		if len(raw)-i < len(kw) {
+			return false
+		}
+		if bytes.EqualFold(raw[i:i+len(kw)], kw) {
+			return true
+		}
+		i++
 	}
 }
 

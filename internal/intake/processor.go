@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -63,6 +64,12 @@ type Processor struct {
 	Poll time.Duration
 	// Batch is how many deliveries to claim at once.
 	Batch int
+	// Gather is how long deliveries just recorded may wait to be claimed
+	// together, unless a full Batch of them is waiting: under load the
+	// processor then claims, handles and finishes them by the batch rather
+	// than a few at a time, each batch one claim and one commit on the
+	// connection the Recorder writes with. 0 claims at once.
+	Gather time.Duration
 	// AfterCommit, when set, is called after a commit that wrote outbox
 	// entries, to wake their runners.
 	AfterCommit func()
@@ -72,27 +79,67 @@ type Processor struct {
 	Budget Budget
 
 	waker *poll.Waker
+	fresh *handoff
+	// recorded counts the deliveries Recorded since the last claim; armed
+	// says a wake-up after Gather is pending.
+	recorded atomic.Int64
+	armed    atomic.Bool
 }
 
 // DefaultLease is the Processor's lease on a claimed delivery, and the
 // relay's default of PATCHPANDA_DELIVERY_LEASE.
 const DefaultLease = time.Minute
 
+// handoffBytes bounds the payloads a Processor keeps from Recorded.
+const handoffBytes = 32 << 20
+
 // NewProcessor returns a Processor with the defaults: DefaultLease, 10
-// attempts, a 1-second poll and batches of 100.
+// attempts, a 1-second poll, batches of 100, gathered for up to 20 ms.
 func NewProcessor(db *store.DB, logger *slog.Logger, h Handler, m Observer) *Processor {
 	return &Processor{DB: db, Logger: logger, Handler: h, Metrics: m,
-		Lease: DefaultLease, MaxAttempts: 10, Poll: time.Second, Batch: 100,
-		waker: poll.NewWaker()}
+		Lease: DefaultLease, MaxAttempts: 10, Poll: time.Second, Batch: 100, Gather: 20 * time.Millisecond,
+		waker: poll.NewWaker(), fresh: newHandoff(handoffBytes)}
 }
 
 // Wake tells the processor new deliveries are waiting. It never blocks.
 func (p *Processor) Wake() { p.waker.Wake() }
 
+// Recorded is a Recorder's OnRecorded: it keeps the payloads of the
+// deliveries just committed (up to 32 MiB of them), so that claiming them
+// does not read them back from the database, and wakes the processor: at
+// once when a full batch is waiting, else after Gather.
+func (p *Processor) Recorded(ds []*patchpanda.Delivery) {
+	for _, d := range ds {
+		p.fresh.put(d.ID, d.Payload)
+	}
+	if p.recorded.Add(int64(len(ds))) >= int64(p.Batch) || p.Gather <= 0 {
+		p.Wake()
+		return
+	}
+	if p.armed.CompareAndSwap(false, true) {
+		time.AfterFunc(p.Gather, func() {
+			p.armed.Store(false)
+			p.Wake()
+		})
+	}
+}
+
 // Run processes deliveries until ctx is cancelled. A delivery being handled
 // when ctx ends keeps its lease and is taken up again after it expires.
 func (p *Processor) Run(ctx context.Context) {
-	poll.Run(ctx, p.waker, p.Poll, p.RunOnce, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
+	poll.Run(ctx, p.waker, p.Poll, p.runBatch, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
+}
+
+// runBatch is RunOnce for Run's loop, which claims again at once while it
+// reports work: it reports none after a batch that was not full, since
+// that claim took all that was due, and what is recorded after it wakes
+// the loop through Recorded (after Gather, with others).
+func (p *Processor) runBatch(ctx context.Context) (int, error) {
+	n, err := p.RunOnce(ctx)
+	if n < p.Batch {
+		n = 0
+	}
+	return n, err
 }
 
 // RunOnce claims one batch of due deliveries and processes them, returning
@@ -101,10 +148,12 @@ func (p *Processor) Run(ctx context.Context) {
 // (or retried) on its own.
 func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	token := newToken()
-	ds, err := p.DB.ClaimDeliveriesExcept(ctx, p.Batch, p.Lease, token, p.spent())
+	p.recorded.Store(0)
+	ds, err := p.DB.ClaimDeliveriesWithoutPayload(ctx, p.Batch, p.Lease, token, p.spent())
 	if err != nil {
 		return 0, err
 	}
+	loadErr := p.payloads(ctx, ds)
 	type handled struct {
 		d      patchpanda.Delivery
 		commit Commit
@@ -113,6 +162,10 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	for _, d := range ds {
 		if ctx.Err() != nil {
 			return len(ds), nil
+		}
+		if d.Payload == nil && loadErr != nil {
+			p.fail(ctx, d, token, loadErr)
+			continue
 		}
 		commit, err := p.handle(ctx, d)
 		if err != nil {
@@ -166,6 +219,39 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return len(ds), nil
+}
+
+// payloads fills in the payloads of claimed deliveries: from what Recorded
+// kept, else from their rows. It returns the error of reading the rows;
+// the deliveries it could not fill keep a nil Payload.
+func (p *Processor) payloads(ctx context.Context, ds []patchpanda.Delivery) error {
+	var missing []int64
+	for i := range ds {
+		if payload, ok := p.fresh.take(ds[i].ID); ok {
+			ds[i].Payload = payload
+			if payload == nil {
+				ds[i].Payload = []byte{} // nil means not read
+			}
+		} else {
+			missing = append(missing, ds[i].ID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	stored, err := p.DB.DeliveryPayloads(ctx, missing)
+	if err != nil {
+		return fmt.Errorf("intake: read claimed deliveries: %w", err)
+	}
+	for i := range ds {
+		if payload, ok := stored[ds[i].ID]; ok {
+			ds[i].Payload = payload
+			if payload == nil {
+				ds[i].Payload = []byte{} // nil means not read
+			}
+		}
+	}
+	return nil
 }
 
 func (p *Processor) finish(ctx context.Context, q *store.Queries, d patchpanda.Delivery, token string, commit Commit) error {

@@ -39,8 +39,11 @@ type Recorder struct {
 	reqs    chan recordReq
 	stopped chan struct{} // closed when the writers have stopped
 	drained chan struct{} // closed when nothing queued will be written any more
-	// OnRecorded is called after each committed batch with the new ones.
-	OnRecorded func(n int)
+	// OnRecorded is called after each committed batch with the deliveries
+	// in it that are new (their row ids set). It must not keep ds nor
+	// change the deliveries; it may keep their payloads, which nothing
+	// reuses.
+	OnRecorded func(ds []*patchpanda.Delivery)
 }
 
 // NewRecorder returns a Recorder over db. writers is how many batches may
@@ -160,17 +163,21 @@ func (r *Recorder) write(ctx context.Context, batch []recordReq) {
 		}
 		return
 	}
-	n := 0
+	recorded := ds[:0]
 	for i, req := range batch {
 		if err != nil {
 			results[i] = recordRes{err: fmt.Errorf("intake: record delivery %s: %w", req.d.DeliveryID, unavailable(err))}
 		} else if results[i].isNew {
-			n++
+			recorded = append(recorded, req.d)
 		}
-		req.reply <- results[i]
 	}
-	if n > 0 && r.OnRecorded != nil {
-		r.OnRecorded(n)
+	// Handed on before the answers go out: once a handler has its answer,
+	// its request (and the delivery) may be gone.
+	if len(recorded) > 0 && r.OnRecorded != nil {
+		r.OnRecorded(recorded)
+	}
+	for i, req := range batch {
+		req.reply <- results[i]
 	}
 }
 

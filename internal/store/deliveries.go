@@ -94,17 +94,33 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, limit int, lease time.Dur
 // the installations in skip (their GitHub budget is spent): they are not
 // claimed, so not rewritten, until the caller stops skipping them.
 func (q *Queries) ClaimDeliveriesExcept(ctx context.Context, limit int, lease time.Duration, token string, skip []int64) ([]patchpanda.Delivery, error) {
+	return q.claimDeliveries(ctx, limit, lease, token, skip, true)
+}
+
+// ClaimDeliveriesWithoutPayload is ClaimDeliveriesExcept leaving each
+// delivery's Payload nil: a caller that still holds the payloads of
+// deliveries it recorded moments ago need not read them back (and inflate
+// them), and fetches the others with DeliveryPayloads.
+func (q *Queries) ClaimDeliveriesWithoutPayload(ctx context.Context, limit int, lease time.Duration, token string, skip []int64) ([]patchpanda.Delivery, error) {
+	return q.claimDeliveries(ctx, limit, lease, token, skip, false)
+}
+
+func (q *Queries) claimDeliveries(ctx context.Context, limit int, lease time.Duration, token string, skip []int64, withPayload bool) ([]patchpanda.Delivery, error) {
 	now := q.now()
 	skipLocked := ""
 	if q.dialect == Postgres {
 		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	columns := deliveryColumns
+	if !withPayload {
+		columns = strings.Replace(columns, "payload", q.noPayload(), 1)
 	}
 	args := []any{now.Add(lease), token, now, limit}
 	args, except := exceptInstallations(args, skip)
 	rows, err := q.query(ctx, `UPDATE deliveries SET locked_until = $1, lease_token = $2, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $3
 			AND (locked_until IS NULL OR locked_until < $3)`+except+` ORDER BY id LIMIT $4`+skipLocked+`)
-		RETURNING `+deliveryColumns, args...)
+		RETURNING `+columns, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim deliveries: %w", err)
 	}
@@ -114,6 +130,9 @@ func (q *Queries) ClaimDeliveriesExcept(ctx context.Context, limit int, lease ti
 		d, err := scanDelivery(rows)
 		if err != nil {
 			return nil, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		if !withPayload {
+			d.Payload = nil
 		}
 		out = append(out, d)
 	}
@@ -127,6 +146,57 @@ func (q *Queries) ClaimDeliveriesExcept(ctx context.Context, limit int, lease ti
 		}
 	}
 	return out, nil
+}
+
+// DeliveryPayloads returns the payloads of the deliveries with the given
+// row ids, by id; an id with no row is missing from the map.
+func (q *Queries) DeliveryPayloads(ctx context.Context, ids []int64) (map[int64][]byte, error) {
+	out := make(map[int64][]byte, len(ids))
+	for start := 0; start < len(ids); start += 100 {
+		chunk := ids[start:min(start+100, len(ids))]
+		args := make([]any, len(chunk))
+		in := make([]string, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+			in[i] = fmt.Sprintf("$%d", i+1)
+		}
+		if err := q.deliveryPayloads(ctx, out, `SELECT id, payload FROM deliveries WHERE id IN (`+strings.Join(in, ", ")+`)`, args); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (q *Queries) deliveryPayloads(ctx context.Context, out map[int64][]byte, query string, args []any) error {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: delivery payloads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var p []byte
+		if err := rows.Scan(&id, &p); err != nil {
+			return fmt.Errorf("store: delivery payloads: %w", err)
+		}
+		if p, err = unpackPayload(p); err != nil {
+			return fmt.Errorf("store: delivery %d: %w", id, err)
+		}
+		out[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: delivery payloads: %w", err)
+	}
+	return nil
+}
+
+// noPayload is an empty blob in the dialect, to select in a payload's
+// place.
+func (q *Queries) noPayload() string {
+	if q.dialect == Postgres {
+		return "''::bytea"
+	}
+	return "x''"
 }
 
 // FinishDelivery ends a claimed delivery as done or failed (with reason).
@@ -218,11 +288,8 @@ func (q *Queries) Deliveries(ctx context.Context, f DeliveryFilter) ([]patchpand
 		where = append(where, fmt.Sprintf("id < $%d", len(args)))
 	}
 	args = append(args, f.Limit)
-	noPayload := "x''" // the payload is not listed: an empty blob in its place
-	if q.dialect == Postgres {
-		noPayload = "''::bytea"
-	}
-	rows, err := q.query(ctx, `SELECT id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, `+noPayload+`, received_at, state, attempts, deferrals, last_error
+	// The payload is not listed: an empty blob in its place.
+	rows, err := q.query(ctx, `SELECT id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, `+q.noPayload()+`, received_at, state, attempts, deferrals, last_error
 		FROM deliveries WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list deliveries: %w", err)

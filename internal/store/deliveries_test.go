@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +98,45 @@ func TestFinishDeliveriesNeedsEveryLease(t *testing.T) {
 		}
 		if c, _ := db.DeliveryCounts(ctx); c["done"] != 2 || c["pending"] != 1 {
 			t.Fatalf("counts = %v", c)
+		}
+	})
+}
+
+func TestDeliveriesClaimedWithoutPayloadReadTheirPayloadsApart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		large := []byte(`{"body":"` + strings.Repeat("stored gzipped ", 500) + `"}`)
+		want := map[string][]byte{"small": []byte(`{"action":"created"}`), "large": large}
+		for _, id := range []string{"small", "large"} {
+			if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{{AppID: 1, DeliveryID: id, Event: "ping", Payload: want[id]}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds, err := db.ClaimDeliveriesWithoutPayload(ctx, 10, time.Minute, "t1", nil)
+		if err != nil || len(ds) != 2 {
+			t.Fatalf("claim = %+v, %v", ds, err)
+		}
+		ids := make([]int64, len(ds))
+		for i, d := range ds {
+			if d.Payload != nil {
+				t.Errorf("%s claimed with a payload of %d bytes", d.DeliveryID, len(d.Payload))
+			}
+			if d.Event != "ping" || d.Attempts != 1 {
+				t.Errorf("%s claimed as %+v", d.DeliveryID, d)
+			}
+			ids[i] = d.ID
+		}
+		got, err := db.DeliveryPayloads(ctx, append(ids, ids[1]+1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Errorf("read %d payloads, want 2 (an unknown id has none)", len(got))
+		}
+		for _, d := range ds {
+			if !bytes.Equal(got[d.ID], want[d.DeliveryID]) {
+				t.Errorf("%s read back as %q", d.DeliveryID, got[d.ID])
+			}
 		}
 	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sync"
@@ -42,21 +43,38 @@ func packPayload(p []byte) []byte {
 	return b.Bytes()
 }
 
+var gzipReaders sync.Pool // of *gzip.Reader
+
 // unpackPayload returns the payload a stored value holds.
 func unpackPayload(p []byte) ([]byte, error) {
 	if len(p) < 2 || p[0] != 0x1f || p[1] != 0x8b {
 		return p, nil
 	}
-	r, err := gzip.NewReader(bytes.NewReader(p))
+	var err error
+	r, _ := gzipReaders.Get().(*gzip.Reader)
+	if r == nil {
+		r, err = gzip.NewReader(bytes.NewReader(p))
+	} else {
+		err = r.Reset(bytes.NewReader(p))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stored payload: %w", err)
 	}
-	out, err := io.ReadAll(io.LimitReader(r, maxPayload+1))
-	if err != nil {
+	defer gzipReaders.Put(r)
+	// gzip's trailer ends with the inflated size (mod 4 GiB): one
+	// allocation of the right size instead of a slice grown by doubling,
+	// but no more than deflate can inflate to (about 1,032 to 1), so a
+	// corrupt trailer cannot ask for much.
+	size := 512
+	if len(p) >= 18 {
+		size = int(binary.LittleEndian.Uint32(p[len(p)-4:])) + 1 // +1: room to see the end
+	}
+	out := bytes.NewBuffer(make([]byte, 0, min(size, 1032*len(p), maxPayload+1)))
+	if _, err := out.ReadFrom(io.LimitReader(r, maxPayload+1)); err != nil {
 		return nil, fmt.Errorf("stored payload: %w", err)
 	}
-	if len(out) > maxPayload {
+	if out.Len() > maxPayload {
 		return nil, fmt.Errorf("stored payload inflates past %d MiB", maxPayload>>20)
 	}
-	return out, nil
+	return out.Bytes(), nil
 }

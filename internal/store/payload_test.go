@@ -16,7 +16,8 @@ func TestPayloadsRoundTripCompressedWhenLarge(t *testing.T) {
 		{"a large payload is gzipped", []byte(`{"body":"` + strings.Repeat("retry after the reset ", 1000) + `"}`), true},
 		{"an empty payload stays empty", nil, false},
 	}
-	for _, tt := range tests {
+	// Twice over, so that the second round reads with pooled readers.
+	for _, tt := range append(tests, tests...) {
 		t.Run(tt.name, func(t *testing.T) {
 			packed := packPayload(tt.payload)
 			if got := len(packed) < len(tt.payload); got != tt.compressed {
@@ -33,5 +34,16 @@ func TestPayloadsRoundTripCompressedWhenLarge(t *testing.T) {
 func TestACorruptStoredPayloadIsAnError(t *testing.T) {
 	if _, err := unpackPayload([]byte{0x1f, 0x8b, 0, 1, 2}); err == nil {
 		t.Error("a truncated gzip payload read back without an error")
+	}
+}
+
+func TestAStoredPayloadWithALyingSizeStillReadsBack(t *testing.T) {
+	payload := []byte(`{"body":"` + strings.Repeat("retry after the reset ", 1000) + `"}`)
+	packed := packPayload(payload)
+	for _, size := range [][]byte{{0, 0, 0, 0}, {0xff, 0xff, 0xff, 0xff}} {
+		lying := append(append([]byte(nil), packed[:len(packed)-4]...), size...)
+		if _, err := unpackPayload(lying); err == nil {
+			t.Errorf("a payload whose trailer says %x read back without an error", size)
+		}
 	}
 }

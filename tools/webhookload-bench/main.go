@@ -8,6 +8,11 @@
 // of their own (this binary with -send), so the relay does not share its
 // scheduler with them. Everything runs on loopback. Run it with
 // `make bench`.
+//
+// Beside the rates it prints the CPU time this process (the relays and the
+// bare handler, not the senders) spent per accepted delivery, from the
+// start of a run until the relay has processed everything it accepted:
+// on a shared machine this moves less than the rates do.
 package main
 
 import (
@@ -75,6 +80,9 @@ type target struct {
 	name string
 	url  string
 	stop func()
+	// pending counts the deliveries still to process (nil for the bare
+	// handler, which processes nothing).
+	pending func(context.Context) (int, error)
 }
 
 func run(pg string, dur time.Duration, rate, workers int) error {
@@ -115,14 +123,22 @@ func run(pg string, dur time.Duration, rate, workers int) error {
 
 	fmt.Printf("machine: %d cores (%s), %s/%s, %s\n", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Printf("senders: a separate process, %d at full speed; each run %s\n\n", workers, dur)
-	fmt.Println("| payload | target | accepted/s | ratio to bare | p50 | p99 | failed |")
-	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Println("| payload | target | accepted/s | ratio to bare | p50 | p99 | failed | CPU per delivery |")
+	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, fx := range webhookload.Fixtures() {
 		var bareRate float64
 		for i, t := range targets {
+			cpu0 := cpuTime()
 			res, err := sendFrom(t.url, fx.Name, dur, workers, i)
 			if err != nil {
 				return err
+			}
+			if err := drain(ctx, t); err != nil {
+				return err
+			}
+			cpu := "n/a"
+			if spent := cpuTime() - cpu0; spent > 0 && res.Accepted > 0 {
+				cpu = fmt.Sprintf("%.0f µs", float64(spent.Microseconds())/float64(res.Accepted))
 			}
 			ratio := "1"
 			if i == 0 {
@@ -130,11 +146,33 @@ func run(pg string, dur time.Duration, rate, workers int) error {
 			} else if bareRate > 0 {
 				ratio = fmt.Sprintf("%.2f", res.PerSecond()/bareRate)
 			}
-			fmt.Printf("| %s (%.1f KB) | %s | %.0f | %s | %s | %s | %d |\n", fx.Name, float64(fx.Size())/1000, t.name, res.PerSecond(),
-				ratio, ms(res.P50), ms(res.P99), res.Failed)
+			fmt.Printf("| %s (%.1f KB) | %s | %.0f | %s | %s | %s | %d | %s |\n", fx.Name, float64(fx.Size())/1000, t.name, res.PerSecond(),
+				ratio, ms(res.P50), ms(res.P99), res.Failed, cpu)
 		}
 	}
 	return nil
+}
+
+// drain waits until t has processed what it accepted, so that the CPU
+// time of a run includes the processing that trails the answers.
+func drain(ctx context.Context, t target) error {
+	if t.pending == nil {
+		return nil
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		n, err := t.pending(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: pending deliveries: %w", t.name, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %d deliveries still pending after 2 minutes", t.name, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // sendFrom runs this binary with -send against url and reads its result.
@@ -207,7 +245,11 @@ func startRelay(ctx context.Context, name, dbURL string) (target, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { r.Run(rctx); close(done) }()
-	return target{name: name, url: r.URL() + "/webhooks/github", stop: func() { cancel(); <-done; r.Close() }}, nil
+	pending := func(ctx context.Context) (int, error) {
+		n, _, _, err := r.DB.Backlog(ctx)
+		return n, err
+	}
+	return target{name: name, url: r.URL() + "/webhooks/github", stop: func() { cancel(); <-done; r.Close() }, pending: pending}, nil
 }
 
 func createDB(ctx context.Context, admin string) (string, func(), error) {
