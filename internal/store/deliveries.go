@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,24 +22,16 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		return nil, nil
 	}
 	now := q.now()
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at) VALUES `)
 	args := make([]any, 0, len(ds)*10)
-	for i, d := range ds {
+	for _, d := range ds {
 		if d.ReceivedAt.IsZero() {
 			d.ReceivedAt = now
 		}
 		d.ReceivedAt = ts(d.ReceivedAt)
 		d.State = patchpanda.DeliveryPending
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		n := len(args)
-		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+10)
 		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, packPayload(d.Payload), d.ReceivedAt)
 	}
-	sb.WriteString(` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`)
-	rows, err := q.query(ctx, sb.String(), args...)
+	rows, err := q.query(ctx, recordDeliveriesSQL(len(ds)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
 	}
@@ -47,7 +40,7 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		app int64
 		id  string
 	}
-	inserted := map[key]int64{}
+	inserted := make(map[key]int64, len(ds))
 	for rows.Next() {
 		var k key
 		var id int64
@@ -68,6 +61,31 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		}
 	}
 	return out, nil
+}
+
+// recordDeliveriesSQL is RecordDeliveries' statement for n deliveries,
+// ten parameters each (received_at is also next_attempt_at). It is built
+// on the one writer's path for every batch, so without fmt.
+func recordDeliveriesSQL(n int) string {
+	const head = `INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at) VALUES `
+	const tail = ` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`
+	b := make([]byte, 0, len(head)+len(tail)+n*60)
+	b = append(b, head...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '(')
+		for j := 1; j <= 11; j++ {
+			if j > 1 {
+				b = append(b, ", "...)
+			}
+			b = append(b, '$')
+			b = strconv.AppendInt(b, int64(i*10+min(j, 10)), 10)
+		}
+		b = append(b, ')')
+	}
+	return string(append(b, tail...))
 }
 
 const deliveryColumns = `id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, state, attempts, deferrals, last_error`

@@ -85,6 +85,12 @@ type Queries struct {
 	// outboxAdded counts AddOutbox calls, so a caller knows after a
 	// transaction whether there is outbox work to wake.
 	outboxAdded int
+	// installations holds the installation rows this transaction has
+	// upserted, with what it wrote (nil outside a transaction, where
+	// another writer may change a row between two statements): the
+	// processor's batch commits the same installation's upsert once per
+	// delivery, and a repeat with the same values would only rewrite it.
+	installations map[int64]installationRow
 }
 
 // OutboxAdded reports how many outbox entries these Queries wrote.
@@ -299,7 +305,7 @@ func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	q := &Queries{q: tx, dialect: db.dialect, Now: db.Now, chain: db.chain}
+	q := &Queries{q: tx, dialect: db.dialect, Now: db.Now, chain: db.chain, installations: map[int64]installationRow{}}
 	if err := fn(q); err != nil {
 		_ = tx.Rollback()
 		return err
