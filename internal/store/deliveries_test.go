@@ -171,3 +171,30 @@ func TestRecordDeliveriesWritesALargeBatch(t *testing.T) {
 		}
 	})
 }
+
+// The processor's claim, whose commit does not wait for the disk, leases
+// like any other: a second claim finds nothing, and the lease finishes.
+func TestDeliveriesClaimedWithoutSyncAreLeased(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{
+			{AppID: 1, DeliveryID: "a", Event: "ping", Payload: []byte(`{"a":1}`)},
+			{AppID: 1, DeliveryID: "b", Event: "ping", Payload: []byte(`{"b":1}`)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := db.ClaimDeliveriesNoSync(ctx, 10, time.Minute, "one", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 2 || ds[0].DeliveryID != "a" || ds[1].DeliveryID != "b" || ds[0].Payload != nil || ds[0].Attempts != 1 {
+			t.Fatalf("claimed %+v; want a and b, without payloads, attempt 1", ds)
+		}
+		if again, err := db.ClaimDeliveriesNoSync(ctx, 10, time.Minute, "two", nil); err != nil || len(again) != 0 {
+			t.Fatalf("second claim = %d deliveries, %v; want none", len(again), err)
+		}
+		if err := db.FinishDeliveries(ctx, []int64{ds[0].ID, ds[1].ID}, "one"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
