@@ -209,12 +209,17 @@ func scrub(err error, raw string) string {
 }
 
 // RunCheckpoints keeps a SQLite database's write-ahead log short until ctx
-// ends, on a connection of its own. Every half second it copies what it
-// can back into the database (a passive checkpoint, which waits for no
+// ends. Every half second it copies what it can back into the database (a
+// passive checkpoint, on a connection of its own, which waits for no
 // reader or writer). A passive checkpoint never resets the log while
-// writers keep it busy, so once the log passes walTruncateAt it runs a
-// TRUNCATE checkpoint: that one holds new writers back until everything is
-// copied, then empties the file. For PostgreSQL it returns at once.
+// writers keep it busy, so once the log passes walTruncateAt it then runs
+// a TRUNCATE checkpoint: that one holds new writers back until everything
+// is copied, then empties the file. It runs right after the passive one,
+// so little is left to copy, and on the writers' own connection, so they
+// queue for it in Go and start the moment it ends; from a connection of
+// its own, writers met a busy database and slept in SQLite's busy handler
+// (1, 2, 5, 10 ms…), which put 40 ms on the intake benchmark's p99 at
+// 1.6 KB (27 ms after). For PostgreSQL it returns at once.
 func (db *DB) RunCheckpoints(ctx context.Context) {
 	if db.dialect != SQLite || db.path == ":memory:" {
 		return
@@ -232,11 +237,10 @@ func (db *DB) RunCheckpoints(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			mode := "PASSIVE"
+			_, _ = cp.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 			if st, err := os.Stat(db.path + "-wal"); err == nil && st.Size() > walTruncateAt {
-				mode = "TRUNCATE"
+				_, _ = db.sql.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 			}
-			_, _ = cp.ExecContext(ctx, "PRAGMA wal_checkpoint("+mode+")")
 		}
 	}
 }
