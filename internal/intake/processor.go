@@ -149,7 +149,7 @@ func (p *Processor) runBatch(ctx context.Context) (int, error) {
 func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	token := newToken()
 	p.recorded.Store(0)
-	ds, err := p.DB.ClaimDeliveriesWithoutPayload(ctx, p.Batch, p.Lease, token, p.spent())
+	ds, err := p.DB.ClaimDeliveriesNoSync(ctx, p.Batch, p.Lease, token, p.spent())
 	if err != nil {
 		return 0, err
 	}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,24 +23,16 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		return nil, nil
 	}
 	now := q.now()
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at) VALUES `)
 	args := make([]any, 0, len(ds)*10)
-	for i, d := range ds {
+	for _, d := range ds {
 		if d.ReceivedAt.IsZero() {
 			d.ReceivedAt = now
 		}
 		d.ReceivedAt = ts(d.ReceivedAt)
 		d.State = patchpanda.DeliveryPending
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		n := len(args)
-		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+10)
 		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, packPayload(d.Payload), d.ReceivedAt)
 	}
-	sb.WriteString(` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`)
-	rows, err := q.query(ctx, sb.String(), args...)
+	rows, err := q.query(ctx, recordDeliveriesSQL(len(ds)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
 	}
@@ -47,7 +41,7 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		app int64
 		id  string
 	}
-	inserted := map[key]int64{}
+	inserted := make(map[key]int64, len(ds))
 	for rows.Next() {
 		var k key
 		var id int64
@@ -68,6 +62,31 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		}
 	}
 	return out, nil
+}
+
+// recordDeliveriesSQL is RecordDeliveries' statement for n deliveries,
+// ten parameters each (received_at is also next_attempt_at). It is built
+// on the one writer's path for every batch, so without fmt.
+func recordDeliveriesSQL(n int) string {
+	const head = `INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at) VALUES `
+	const tail = ` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`
+	b := make([]byte, 0, len(head)+len(tail)+n*60)
+	b = append(b, head...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '(')
+		for j := 1; j <= 11; j++ {
+			if j > 1 {
+				b = append(b, ", "...)
+			}
+			b = append(b, '$')
+			b = strconv.AppendInt(b, int64(i*10+min(j, 10)), 10)
+		}
+		b = append(b, ')')
+	}
+	return string(append(b, tail...))
 }
 
 const deliveryColumns = `id, app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, state, attempts, deferrals, last_error`
@@ -103,6 +122,50 @@ func (q *Queries) ClaimDeliveriesExcept(ctx context.Context, limit int, lease ti
 // them), and fetches the others with DeliveryPayloads.
 func (q *Queries) ClaimDeliveriesWithoutPayload(ctx context.Context, limit int, lease time.Duration, token string, skip []int64) ([]patchpanda.Delivery, error) {
 	return q.claimDeliveries(ctx, limit, lease, token, skip, false)
+}
+
+// ClaimDeliveriesNoSync is ClaimDeliveriesWithoutPayload whose commit does
+// not wait for the disk (SQLite: synchronous=NORMAL for that statement on
+// its connection; PostgreSQL: synchronous_commit off for that
+// transaction). A lease needs no durability of its own: the database's log
+// is written in order, so the next commit that does wait (a recorded
+// delivery's, the finish of the claimed ones) makes the claim durable too;
+// a power cut before one loses only the lease and its attempt, and the
+// delivery is claimed again. Every other commit still waits for the disk.
+// On SQLite it saves the processor one fsync (1.5–2 ms on the benchmark's
+// disk) per batch on the one connection the Recorder also writes with.
+func (db *DB) ClaimDeliveriesNoSync(ctx context.Context, limit int, lease time.Duration, token string, skip []int64) ([]patchpanda.Delivery, error) {
+	if db.dialect == Postgres {
+		var out []patchpanda.Delivery
+		err := db.InTx(ctx, func(q *Queries) error {
+			if _, err := q.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return fmt.Errorf("store: claim deliveries: %w", err)
+			}
+			var err error
+			out, err = q.claimDeliveries(ctx, limit, lease, token, skip, false)
+			return err
+		})
+		return out, err
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	q := &Queries{q: conn, dialect: db.dialect, Now: db.Now, chain: db.chain}
+	out, err := q.claimDeliveries(ctx, limit, lease, token, skip, false)
+	// Whatever happened, the connection goes back to the pool waiting for
+	// the disk again, or not at all.
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); rerr != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		if err == nil {
+			err = fmt.Errorf("store: claim deliveries: restore synchronous=FULL: %w", rerr)
+		}
+	}
+	return out, err
 }
 
 func (q *Queries) claimDeliveries(ctx context.Context, limit int, lease time.Duration, token string, skip []int64, withPayload bool) ([]patchpanda.Delivery, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,63 @@ func TestDeliveriesClaimedWithoutPayloadReadTheirPayloadsApart(t *testing.T) {
 			if !bytes.Equal(got[d.ID], want[d.DeliveryID]) {
 				t.Errorf("%s read back as %q", d.DeliveryID, got[d.ID])
 			}
+		}
+	})
+}
+
+// A batch as large as the Recorder writes binds ten parameters a delivery
+// in one statement.
+func TestRecordDeliveriesWritesALargeBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var ds []*patchpanda.Delivery
+		for i := range 256 {
+			ds = append(ds, &patchpanda.Delivery{AppID: 1, DeliveryID: fmt.Sprint("d", i), Event: "ping", Action: fmt.Sprint("a", i),
+				InstallationID: int64(i), Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+		}
+		got, err := db.RecordDeliveries(ctx, ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed, err := db.ClaimDeliveries(ctx, 300, time.Minute, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 256 || len(claimed) != 256 {
+			t.Fatalf("recorded %d, claimed %d; want 256 each", len(got), len(claimed))
+		}
+		for i, c := range claimed {
+			if !got[i] || c.ID != ds[i].ID || c.DeliveryID != ds[i].DeliveryID || c.Action != ds[i].Action ||
+				c.InstallationID != ds[i].InstallationID || string(c.Payload) != string(ds[i].Payload) || !c.ReceivedAt.Equal(ds[i].ReceivedAt) {
+				t.Fatalf("delivery %d: claimed %+v, recorded %+v", i, c, *ds[i])
+			}
+		}
+	})
+}
+
+// The processor's claim, whose commit does not wait for the disk, leases
+// like any other: a second claim finds nothing, and the lease finishes.
+func TestDeliveriesClaimedWithoutSyncAreLeased(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{
+			{AppID: 1, DeliveryID: "a", Event: "ping", Payload: []byte(`{"a":1}`)},
+			{AppID: 1, DeliveryID: "b", Event: "ping", Payload: []byte(`{"b":1}`)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := db.ClaimDeliveriesNoSync(ctx, 10, time.Minute, "one", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 2 || ds[0].DeliveryID != "a" || ds[1].DeliveryID != "b" || ds[0].Payload != nil || ds[0].Attempts != 1 {
+			t.Fatalf("claimed %+v; want a and b, without payloads, attempt 1", ds)
+		}
+		if again, err := db.ClaimDeliveriesNoSync(ctx, 10, time.Minute, "two", nil); err != nil || len(again) != 0 {
+			t.Fatalf("second claim = %d deliveries, %v; want none", len(again), err)
+		}
+		if err := db.FinishDeliveries(ctx, []int64{ds[0].ID, ds[1].ID}, "one"); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -38,6 +38,50 @@ func TestSQLiteCommitsWithSynchronousFull(t *testing.T) {
 	}
 }
 
+// The processor's claim commits without waiting for the disk, on the one
+// connection every acknowledged delivery is written with: it must leave
+// that connection at synchronous=FULL, whether the claim found work, none,
+// or failed.
+func TestClaimWithoutSyncLeavesTheConnectionAtFull(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{{AppID: 1, DeliveryID: "a", Event: "ping", Payload: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, tc := range []struct {
+		name  string
+		ctx   context.Context
+		claim int
+	}{
+		{"a claim that finds work", ctx, 1},
+		{"a claim that finds none", ctx, 0},
+		{"a cancelled claim", cancelled, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds, _ := db.ClaimDeliveriesNoSync(tc.ctx, 10, time.Minute, "t", nil)
+			if len(ds) != tc.claim {
+				t.Errorf("claimed %d, want %d", len(ds), tc.claim)
+			}
+			var sync int
+			if err := db.sql.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+				t.Fatal(err)
+			}
+			if sync != 2 {
+				t.Errorf("synchronous = %d after the claim, want 2 (FULL)", sync)
+			}
+		})
+	}
+}
+
 // At sustained load the write-ahead log stays under WALBound: writers
 // never stop for long enough for a passive checkpoint to reset it, so the
 // truncating one must.

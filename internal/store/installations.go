@@ -20,12 +20,21 @@ func (q *Queries) UpsertInstallation(ctx context.Context, id int64, account stri
 // repository_owner_id is checked against. An accountID of 0 (unknown)
 // keeps the id already recorded.
 func (q *Queries) UpsertInstallationAccount(ctx context.Context, id int64, account string, accountID int64, repos []patchpanda.Repository) error {
-	now := q.now()
-	_, err := q.exec(ctx, `INSERT INTO installations (id, account, account_id, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET account = $2, updated_at = $4, deleted_at = NULL, suspended_at = NULL,
-		account_id = CASE WHEN $3 <> 0 THEN $3 ELSE installations.account_id END`, id, account, accountID, now)
-	if err != nil {
-		return fmt.Errorf("store: upsert installation %d: %w", id, err)
+	row := installationRow{account: account, accountID: accountID}
+	if prev, ok := q.installations[id]; !ok || prev != row {
+		// Not yet written by this transaction with these values: a repeat
+		// would change nothing but updated_at, by the moments between
+		// two statements of one transaction.
+		now := q.now()
+		_, err := q.exec(ctx, `INSERT INTO installations (id, account, account_id, updated_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET account = $2, updated_at = $4, deleted_at = NULL, suspended_at = NULL,
+			account_id = CASE WHEN $3 <> 0 THEN $3 ELSE installations.account_id END`, id, account, accountID, now)
+		if err != nil {
+			return fmt.Errorf("store: upsert installation %d: %w", id, err)
+		}
+		if q.installations != nil {
+			q.installations[id] = row
+		}
 	}
 	if repos == nil {
 		return nil
@@ -36,10 +45,18 @@ func (q *Queries) UpsertInstallationAccount(ctx context.Context, id int64, accou
 	return q.AddInstallationRepositories(ctx, id, repos)
 }
 
+// installationRow is what UpsertInstallationAccount wrote to an
+// installation's row.
+type installationRow struct {
+	account   string
+	accountID int64
+}
+
 // SetInstallationState marks an installation deleted, suspended or active
 // again ("deleted", "suspended", "active"). Deleting also forgets its
 // repositories.
 func (q *Queries) SetInstallationState(ctx context.Context, id int64, state string) error {
+	delete(q.installations, id) // the next upsert must clear the state again
 	now := q.now()
 	var err error
 	switch state {

@@ -31,3 +31,31 @@ func TestInstalledRepositoryByIDPrefersTheAccountAsked(t *testing.T) {
 		}
 	})
 }
+
+// The processor commits a batch's installation upserts in one transaction
+// and skips a repeat with the same values; a change of state in between
+// must still be undone by the next upsert.
+func TestInstallationUpsertAfterSuspendInOneTransactionReactivates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		repo := []patchpanda.Repository{{Owner: "acme", Name: "api", ID: 5}}
+		err := db.InTx(ctx, func(q *store.Queries) error {
+			if err := q.UpsertInstallationAccount(ctx, 1, "acme", 10, repo); err != nil {
+				return err
+			}
+			if err := q.UpsertInstallationAccount(ctx, 1, "acme", 10, nil); err != nil {
+				return err
+			}
+			if err := q.SetInstallationState(ctx, 1, "suspended"); err != nil {
+				return err
+			}
+			return q.UpsertInstallationAccount(ctx, 1, "acme", 10, nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.InstallationFor(ctx, "acme/api"); err != nil || got != 1 {
+			t.Errorf("InstallationFor(acme/api) = %d, %v; want 1: the last upsert unsuspends", got, err)
+		}
+	})
+}
