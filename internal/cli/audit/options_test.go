@@ -27,14 +27,8 @@ func TestListParsesItsFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newList, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.filter, opts.Filter); diff != "" || opts.Limit != tt.limit {
 				t.Errorf("limit %d, want %d; filter (-want +got):\n%s", opts.Limit, tt.limit, diff)
@@ -59,14 +53,8 @@ func TestVerifyParsesItsHead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newVerify, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, opts.Head); diff != "" {
 				t.Errorf("head (-want +got):\n%s", diff)

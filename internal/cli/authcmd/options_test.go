@@ -25,14 +25,8 @@ func TestLoginParsesItsFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newLogin, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if opts.WithToken != tt.withToken || opts.Program != "ppctl" || opts.Resolve == nil || opts.ConfigDir == nil {
 				t.Errorf("options %+v, want with-token %v for ppctl", opts, tt.withToken)

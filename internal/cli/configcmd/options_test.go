@@ -26,14 +26,8 @@ func TestValidateParsesItsFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newValidate, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if opts.File != tt.file || (opts.Exporter != nil) != tt.json {
 				t.Errorf("file %q json %v, want %q %v", opts.File, opts.Exporter != nil, tt.file, tt.json)

@@ -31,14 +31,8 @@ func TestSummaryParsesItsFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newSummary, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.paths, opts.Paths); diff != "" || opts.Format != tt.format || (opts.Exporter != nil) != tt.json {
 				t.Errorf("format %q json %v, want %q %v; paths (-want +got):\n%s", opts.Format, opts.Exporter != nil, tt.format, tt.json, diff)
@@ -75,14 +69,8 @@ func TestUploadParsesItsFlagsWithoutLookingAtTheMachine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newCmd, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			ignore := cmpopts.IgnoreFields(UploadOptions{}, "IO", "Client", "Exporter", "Resolve", "DefaultRepo", "deps")
 			if diff := cmp.Diff(tt.want, *opts, ignore, cmpopts.EquateEmpty()); diff != "" {

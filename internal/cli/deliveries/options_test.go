@@ -1,7 +1,6 @@
 package deliveries
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -27,14 +26,8 @@ func TestListParsesItsFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newList, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if opts.State != tt.state || opts.Limit != tt.limit || (opts.Exporter != nil) != tt.json {
 				t.Errorf("state %q, limit %d, json %v; want %q, %d, %v", opts.State, opts.Limit, opts.Exporter != nil, tt.state, tt.limit, tt.json)
@@ -63,14 +56,8 @@ func TestRetryParsesItsIDs(t *testing.T) {
 				args = append([]string{"--"}, args...)
 			}
 			opts, err := factorytest.Parse(t, factorytest.New(t), newRetry, args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, opts.IDs); diff != "" {
 				t.Errorf("ids (-want +got):\n%s", diff)

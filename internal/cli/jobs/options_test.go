@@ -17,22 +17,6 @@ import (
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
 
-// wantErr checks err against want, a part of the message ("" for none),
-// and reports whether the test may go on to the options.
-func wantErr(t *testing.T, err error, want string) bool {
-	t.Helper()
-	if want == "" {
-		if err != nil {
-			t.Fatal(err)
-		}
-		return true
-	}
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %v, want one containing %q", err, want)
-	}
-	return false
-}
-
 func TestListParsesItsFlags(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -59,7 +43,7 @@ func TestListParsesItsFlags(t *testing.T) {
 			f := factorytest.New(t)
 			f.DefaultRepo = func() string { return tt.defaultRepo }
 			opts, err := factorytest.Parse(t, f, newList, tt.args...)
-			if !wantErr(t, err, tt.wantErr) {
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
 			}
 			if diff := cmp.Diff(tt.want, opts.Filter); diff != "" {
@@ -98,11 +82,11 @@ func TestShowAndReplayTakeOneID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			show, err := factorytest.Parse(t, factorytest.New(t), newShow, tt.args...)
-			if wantErr(t, err, strings.Replace(tt.wantErr, "VERB", "show", 1)) && show.ID != tt.want {
+			if factorytest.Parsed(t, err, strings.Replace(tt.wantErr, "VERB", "show", 1)) && show.ID != tt.want {
 				t.Errorf("show: id %q, want %q", show.ID, tt.want)
 			}
 			replay, err := factorytest.Parse(t, factorytest.New(t), newReplay, append([]string{"--json"}, tt.args...)...)
-			if wantErr(t, err, strings.Replace(tt.wantErr, "VERB", "replay", 1)) && (replay.ID != tt.want || replay.Exporter == nil) {
+			if factorytest.Parsed(t, err, strings.Replace(tt.wantErr, "VERB", "replay", 1)) && (replay.ID != tt.want || replay.Exporter == nil) {
 				t.Errorf("replay: id %q (json %v), want %q with JSON", replay.ID, replay.Exporter != nil, tt.want)
 			}
 		})
@@ -131,7 +115,7 @@ func TestWatchParsesItsFlags(t *testing.T) {
 			f := factorytest.New(t)
 			f.DefaultRepo = func() string { return tt.defaultRepo }
 			opts, err := factorytest.Parse(t, f, newWatch, tt.args...)
-			if !wantErr(t, err, tt.wantErr) {
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
 			}
 			got := WatchOptions{ID: opts.ID, Repo: opts.Repo, Interval: opts.Interval}

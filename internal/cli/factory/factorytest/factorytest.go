@@ -6,6 +6,7 @@ package factorytest
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v3"
@@ -60,4 +61,22 @@ func Parse[O any](t testing.TB, f *factory.Factory, newCmd func(*factory.Factory
 		t.Fatalf("%s %v: the command did not reach its run function", cmd.Name, args)
 	}
 	return got, err
+}
+
+// Parsed checks Parse's error against want, the text the error must
+// contain, or "" for none. It fails t on a mismatch and reports whether
+// the parse succeeded as wanted, so the caller goes on to check the
+// options only then.
+func Parsed(t testing.TB, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want one containing %q", err, want)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
