@@ -3,12 +3,10 @@ package authcmd
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"github.com/urfave/cli/v3"
-	"golang.org/x/term"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/iostreams"
@@ -142,31 +140,11 @@ func logoutRun(_ context.Context, opts *LogoutOptions) error {
 }
 
 func readToken(ios *iostreams.IO, fromStdin bool) (string, error) {
-	var b []byte
-	file, isFile := ios.In.(*os.File)
-	switch {
-	case fromStdin || !ios.InTTY || !isFile:
-		var err error
-		if b, err = io.ReadAll(io.LimitReader(ios.In, maxTokenInput+1)); err != nil {
-			return "", fmt.Errorf("read the API key from standard input: %w", err)
-		}
-		if len(b) > maxTokenInput {
-			return "", patchpanda.Errorf(patchpanda.EINVALID, "standard input is over %d bytes; pipe in one API key", maxTokenInput)
-		}
-	default:
-		fmt.Fprint(ios.ErrOut, "Paste an API key (input is hidden): ")
-		var err error
-		b, err = term.ReadPassword(int(file.Fd()))
-		fmt.Fprintln(ios.ErrOut)
-		if err != nil {
-			return "", fmt.Errorf("read the API key from the terminal: %w", err)
-		}
+	token, err := ios.ReadSecret("the API key", "Paste an API key (input is hidden): ", maxTokenInput, fromStdin)
+	if err == nil && token == "" {
+		err = patchpanda.Errorf(patchpanda.EINVALID, "no API key given; pipe one in with --with-token")
 	}
-	token := strings.TrimSpace(string(b))
-	if token == "" {
-		return "", patchpanda.Errorf(patchpanda.EINVALID, "no API key given; pipe one in with --with-token")
-	}
-	return token, nil
+	return token, err
 }
 
 // StatusOptions is what `auth status` runs with.

@@ -3,12 +3,8 @@ package billing
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 
 	"github.com/urfave/cli/v3"
-	"golang.org/x/term"
 
 	"github.com/patchpanda/patchpanda/internal/cli/factory"
 	"github.com/patchpanda/patchpanda/internal/httpapi"
@@ -85,27 +81,9 @@ func providerKeysAddRun(ctx context.Context, opts *ProviderKeysAddOptions) error
 // readKey reads one key from standard input: without echo on a terminal,
 // whole otherwise.
 func readKey(ios *iostreams.IO, provider string) (string, error) {
-	var b []byte
-	if file, ok := ios.In.(*os.File); ok && ios.InTTY && term.IsTerminal(int(file.Fd())) {
-		fmt.Fprintf(ios.ErrOut, "Paste the %s key (input is hidden): ", provider)
-		var err error
-		b, err = term.ReadPassword(int(file.Fd()))
-		fmt.Fprintln(ios.ErrOut)
-		if err != nil {
-			return "", fmt.Errorf("read key from the terminal: %w", err)
-		}
-	} else {
-		var err error
-		if b, err = io.ReadAll(io.LimitReader(ios.In, maxKeyInput+1)); err != nil {
-			return "", fmt.Errorf("read key from standard input: %w", err)
-		}
-		if len(b) > maxKeyInput {
-			return "", patchpanda.Errorf(patchpanda.EINVALID, "standard input is over %d bytes; pipe in one key", maxKeyInput)
-		}
+	key, err := ios.ReadSecret("the key", fmt.Sprintf("Paste the %s key (input is hidden): ", provider), maxKeyInput, false)
+	if err == nil && key == "" {
+		err = patchpanda.Errorf(patchpanda.EINVALID, "no key on standard input; pipe it in, e.g. ppctl billing provider-keys add ID --provider %s --name NAME < key.txt", provider)
 	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
-		return "", patchpanda.Errorf(patchpanda.EINVALID, "no key on standard input; pipe it in, e.g. ppctl billing provider-keys add ID --provider %s --name NAME < key.txt", provider)
-	}
-	return key, nil
+	return key, err
 }
