@@ -75,21 +75,14 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request, a auth, b
 		return
 	}
 	n, _ := pathInt(r, "issue_number")
-	var req struct {
-		Body string `json:"body"`
-	}
-	if json.Unmarshal(body, &req) != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON", docsRoot)
-		return
-	}
-	if req.Body == "" {
-		writeValidation(w, "IssueComment", "body", "body wasn't supplied")
+	text, ok := commentBody(w, body)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now().UTC().Truncate(time.Second)
-	c := &Comment{ID: s.id(), Repo: repo.FullName(), Number: int(n), Body: req.Body, User: s.botLogin(), UserType: "Bot", CreatedAt: now, UpdatedAt: now}
+	c := &Comment{ID: s.id(), Repo: repo.FullName(), Number: int(n), Body: text, User: s.botLogin(), UserType: "Bot", CreatedAt: now, UpdatedAt: now}
 	s.comments = append(s.comments, c)
 	w.Header().Set("Location", apiBase(r, s.prefix)+"/repos/"+c.Repo+"/issues/comments/"+strconv.FormatInt(c.ID, 10))
 	writeJSON(w, http.StatusCreated, s.commentObject(apiBase(r, s.prefix), c))
@@ -101,15 +94,8 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, a auth, b
 		return
 	}
 	id, _ := pathInt(r, "comment_id")
-	var req struct {
-		Body string `json:"body"`
-	}
-	if json.Unmarshal(body, &req) != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON", docsRoot)
-		return
-	}
-	if req.Body == "" {
-		writeValidation(w, "IssueComment", "body", "body wasn't supplied")
+	text, ok := commentBody(w, body)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -120,7 +106,7 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, a auth, b
 		return
 	}
 	c := s.comments[i]
-	c.Body = req.Body
+	c.Body = text
 	c.Edits++
 	c.UpdatedAt = s.now().UTC().Truncate(time.Second)
 	writeJSON(w, http.StatusOK, s.commentObject(apiBase(r, s.prefix), c))
@@ -147,4 +133,22 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, a auth, _ 
 		out = append(out, s.commentObject(base, &list[i]))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// commentBody reads the body of a comment's create or update request, as
+// GitHub checks it; it answers the request itself and returns false when
+// the JSON does not parse or the body is missing.
+func commentBody(w http.ResponseWriter, body []byte) (string, bool) {
+	var req struct {
+		Body string `json:"body"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON", docsRoot)
+		return "", false
+	}
+	if req.Body == "" {
+		writeValidation(w, "IssueComment", "body", "body wasn't supplied")
+		return "", false
+	}
+	return req.Body, true
 }
