@@ -12,18 +12,7 @@ import (
 )
 
 func TestCheckpointsKeepTheSQLiteLogCopiedBack(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "cp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { db.RunCheckpoints(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx, db := openCheckpointed(t, "cp.db")
 	for i := range 200 {
 		payload := make([]byte, 4096)
 		_, _ = rand.Read(payload) // incompressible: stored at full size
@@ -55,4 +44,25 @@ func TestCheckpointsKeepTheSQLiteLogCopiedBack(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// openCheckpointed opens a migrated SQLite database in a temporary
+// directory with RunCheckpoints running beside it until the test ends.
+func openCheckpointed(t *testing.T, name string) (context.Context, *DB) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), name))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		cancel()
+		db.Close()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { db.RunCheckpoints(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; db.Close() })
+	return ctx, db
 }

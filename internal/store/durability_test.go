@@ -89,18 +89,7 @@ func TestTheSQLiteLogStaysBoundedAtSustainedLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a sustained-load test")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "wal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { db.RunCheckpoints(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx, db := openCheckpointed(t, "wal.db")
 
 	// A reader that keeps a snapshot open now and then, as the API's
 	// list queries do, is what pins a passive checkpoint.
