@@ -36,14 +36,8 @@ func TestCreateParsesItsFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newCreate, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one mentioning %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got := parsed{Name: opts.Name, Expires: opts.Expires, Scopes: opts.Scopes, JSON: opts.Exporter != nil}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -85,14 +79,8 @@ func TestRevokeParsesItsID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := factorytest.Parse(t, factorytest.New(t), newRevoke, tt.args...)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one mentioning %q", err, tt.wantErr)
-				}
+			if !factorytest.Parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if opts.ID != tt.want || opts.Confirm == nil {
 				t.Errorf("ID %d (confirm set: %v), want %d", opts.ID, opts.Confirm != nil, tt.want)
