@@ -177,8 +177,12 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	if len(ok) == 0 {
 		return len(ds), nil
 	}
+	// Processing results commit without waiting for the disk: a power cut
+	// can only take back the latest of them with their "done", and those
+	// deliveries are then processed again (store.InTxNoSync says why
+	// nothing outside the database saw them first).
 	outbox := 0
-	err = p.DB.InTx(ctx, func(q *store.Queries) error {
+	err = p.DB.InTxNoSync(ctx, func(q *store.Queries) error {
 		ids := make([]int64, 0, len(ok))
 		for _, h := range ok {
 			if h.commit != nil {
@@ -203,7 +207,7 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 			break
 		}
 		outbox := 0
-		err := p.DB.InTx(ctx, func(q *store.Queries) error {
+		err := p.DB.InTxNoSync(ctx, func(q *store.Queries) error {
 			err := p.finish(ctx, q, h.d, token, h.commit)
 			outbox = q.OutboxAdded()
 			return err

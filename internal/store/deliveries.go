@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"strings"
@@ -124,47 +123,19 @@ func (q *Queries) ClaimDeliveriesWithoutPayload(ctx context.Context, limit int, 
 	return q.claimDeliveries(ctx, limit, lease, token, skip, false)
 }
 
-// ClaimDeliveriesNoSync is ClaimDeliveriesWithoutPayload whose commit does
-// not wait for the disk (SQLite: synchronous=NORMAL for that statement on
-// its connection; PostgreSQL: synchronous_commit off for that
-// transaction). A lease needs no durability of its own: the database's log
-// is written in order, so the next commit that does wait (a recorded
-// delivery's, the finish of the claimed ones) makes the claim durable too;
-// a power cut before one loses only the lease and its attempt, and the
-// delivery is claimed again. Every other commit still waits for the disk.
-// On SQLite it saves the processor one fsync (1.5–2 ms on the benchmark's
-// disk) per batch on the one connection the Recorder also writes with.
+// ClaimDeliveriesNoSync is ClaimDeliveriesWithoutPayload committed by
+// InTxNoSync: a lease needs no durability of its own, and a power cut
+// before the next commit that waits loses only the lease and its attempt;
+// the delivery is claimed again. On SQLite it saves the processor one fsync
+// (1.5–2 ms on the benchmark's disk) per batch on the one connection the
+// Recorder also writes with.
 func (db *DB) ClaimDeliveriesNoSync(ctx context.Context, limit int, lease time.Duration, token string, skip []int64) ([]patchpanda.Delivery, error) {
-	if db.dialect == Postgres {
-		var out []patchpanda.Delivery
-		err := db.InTx(ctx, func(q *Queries) error {
-			if _, err := q.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-				return fmt.Errorf("store: claim deliveries: %w", err)
-			}
-			var err error
-			out, err = q.claimDeliveries(ctx, limit, lease, token, skip, false)
-			return err
-		})
-		return out, err
-	}
-	conn, err := db.sql.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: claim deliveries: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return nil, fmt.Errorf("store: claim deliveries: %w", err)
-	}
-	q := &Queries{q: conn, dialect: db.dialect, Now: db.Now, chain: db.chain}
-	out, err := q.claimDeliveries(ctx, limit, lease, token, skip, false)
-	// Whatever happened, the connection goes back to the pool waiting for
-	// the disk again, or not at all.
-	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); rerr != nil {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		if err == nil {
-			err = fmt.Errorf("store: claim deliveries: restore synchronous=FULL: %w", rerr)
-		}
-	}
+	var out []patchpanda.Delivery
+	err := db.InTxNoSync(ctx, func(q *Queries) error {
+		var err error
+		out, err = q.claimDeliveries(ctx, limit, lease, token, skip, false)
+		return err
+	})
 	return out, err
 }
 
