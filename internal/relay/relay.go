@@ -165,6 +165,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	r.Processor.Lease = cfg.DeliveryLease
 	r.Processor.AfterCommit = r.Jobs.Enqueued
 	r.Processor.Budget = r.GitHub.Budget()
+	r.Recorder.Lease = r.Processor.RecordLease
 	r.Recorder.OnRecorded = r.Processor.Recorded
 	r.Metrics.WatchBacklog(func(ctx context.Context) (metrics.Backlog, error) {
 		d, jobs, outbox, err := db.Backlog(ctx)

@@ -14,15 +14,31 @@ import (
 // processor has taken over.
 var ErrLeaseLost = patchpanda.Errorf(patchpanda.ECONFLICT, "lease lost to another processor")
 
+// Lease is a claim on recorded work: who holds it and until when. The
+// zero Lease is none.
+type Lease struct {
+	Token string
+	Until time.Time
+}
+
 // RecordDeliveries stores deliveries in one statement, skipping any whose
 // App and delivery id are known (or repeated earlier in ds), and reports
 // for each whether it is new. ReceivedAt is set when zero.
 func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Delivery) ([]bool, error) {
+	return q.RecordLeasedDeliveries(ctx, ds, Lease{})
+}
+
+// RecordLeasedDeliveries is RecordDeliveries writing the new deliveries
+// already claimed under lease (their first attempt), as ClaimDeliveries
+// would: the processor that holds the lease takes them from the caller
+// without claiming them, and the next claimant after lease.Until from the
+// table. A zero lease leaves them to be claimed.
+func (q *Queries) RecordLeasedDeliveries(ctx context.Context, ds []*patchpanda.Delivery, lease Lease) ([]bool, error) {
 	if len(ds) == 0 {
 		return nil, nil
 	}
 	now := q.now()
-	args := make([]any, 0, len(ds)*10)
+	args := make([]any, 0, len(ds)*10+2)
 	for _, d := range ds {
 		if d.ReceivedAt.IsZero() {
 			d.ReceivedAt = now
@@ -31,7 +47,11 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		d.State = patchpanda.DeliveryPending
 		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, packPayload(d.Payload), d.ReceivedAt)
 	}
-	rows, err := q.query(ctx, recordDeliveriesSQL(len(ds)), args...)
+	leased := lease.Token != ""
+	if leased {
+		args = append(args, ts(lease.Until), lease.Token)
+	}
+	rows, err := q.query(ctx, recordDeliveriesSQL(len(ds), leased), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
 	}
@@ -58,19 +78,27 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		if id, ok := inserted[k]; ok {
 			d.ID, out[i] = id, true
 			delete(inserted, k) // a repeat later in ds is not new
+			if leased {
+				d.Attempts = 1
+			}
 		}
 	}
 	return out, nil
 }
 
 // recordDeliveriesSQL is RecordDeliveries' statement for n deliveries,
-// ten parameters each (received_at is also next_attempt_at). It is built
-// on the one writer's path for every batch, so without fmt.
-func recordDeliveriesSQL(n int) string {
-	const head = `INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at) VALUES `
+// ten parameters each (received_at is also next_attempt_at), and when
+// leased two more for all of them: locked_until and lease_token. It is
+// built on the one writer's path for every batch, so without fmt.
+func recordDeliveriesSQL(n int, leased bool) string {
+	const head = `INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at`
 	const tail = ` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`
-	b := make([]byte, 0, len(head)+len(tail)+n*60)
+	b := make([]byte, 0, len(head)+len(tail)+n*80)
 	b = append(b, head...)
+	if leased {
+		b = append(b, ", locked_until, lease_token, attempts"...)
+	}
+	b = append(b, ") VALUES "...)
 	for i := range n {
 		if i > 0 {
 			b = append(b, ", "...)
@@ -82,6 +110,13 @@ func recordDeliveriesSQL(n int) string {
 			}
 			b = append(b, '$')
 			b = strconv.AppendInt(b, int64(i*10+min(j, 10)), 10)
+		}
+		if leased {
+			b = append(b, ", $"...)
+			b = strconv.AppendInt(b, int64(n*10+1), 10)
+			b = append(b, ", $"...)
+			b = strconv.AppendInt(b, int64(n*10+2), 10)
+			b = append(b, ", 1"...)
 		}
 		b = append(b, ')')
 	}
