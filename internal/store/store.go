@@ -92,6 +92,12 @@ type Queries struct {
 	// processor's batch commits the same installation's upsert once per
 	// delivery, and a repeat with the same values would only rewrite it.
 	installations map[int64]installationRow
+	// repos holds the installation repositories added in this transaction
+	// and not written yet (repoAt: where each is), flushErr the failure of
+	// writing them; see AddInstallationRepositories.
+	repos    []installationRepo
+	repoAt   map[[2]int64]int
+	flushErr error
 }
 
 // OutboxAdded reports how many outbox entries these Queries wrote.
@@ -363,6 +369,10 @@ func (db *DB) inTx(ctx context.Context, on interface {
 		_ = tx.Rollback()
 		return err
 	}
+	if err := q.flush(ctx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
@@ -453,15 +463,26 @@ func (q *Queries) rebind(query string) string {
 	return string(b)
 }
 
+// exec, query and queryRow run a statement after writing what the
+// transaction holds back, so that every statement sees the writes before
+// it. (queryRow cannot return that write's failure; it sticks, and the
+// transaction does not commit.)
 func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := q.flush(ctx); err != nil {
+		return nil, err
+	}
 	return q.q.ExecContext(ctx, q.rebind(query), args...)
 }
 
 func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := q.flush(ctx); err != nil {
+		return nil, err
+	}
 	return q.q.QueryContext(ctx, q.rebind(query), args...)
 }
 
 func (q *Queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	_ = q.flush(ctx)
 	return q.q.QueryRowContext(ctx, q.rebind(query), args...)
 }
 
