@@ -86,7 +86,7 @@ type Processor struct {
 	token string
 	mu    sync.Mutex
 	// leased holds the deliveries recorded under token, with the payloads
-	// of those that fit in handoffBytes (the others are read from their
+	// of those that fit in maxLeasedBytes (the others are read from their
 	// rows); leasedBytes counts those payloads.
 	leased      []leasedDelivery
 	leasedBytes int
@@ -110,12 +110,12 @@ type leasedDelivery struct {
 // relay's default of PATCHPANDA_DELIVERY_LEASE.
 const DefaultLease = time.Minute
 
-// handoffBytes bounds the payloads a Processor keeps from Recorded, and
+// maxLeasedBytes bounds the payloads a Processor keeps from Recorded, and
 // maxLeased the deliveries: while that many wait, RecordLease gives no
 // lease, and new deliveries wait in the table to be claimed.
 const (
-	handoffBytes = 32 << 20
-	maxLeased    = 1000
+	maxLeasedBytes = 32 << 20
+	maxLeased      = 1000
 )
 
 // NewProcessor returns a Processor with the defaults: DefaultLease, 10
@@ -154,7 +154,7 @@ func (p *Processor) Recorded(ds []*patchpanda.Delivery, lease store.Lease) {
 	if lease.Token == p.token {
 		for _, d := range ds {
 			l := leasedDelivery{d: *d, until: lease.Until}
-			if p.leasedBytes+len(d.Payload) > handoffBytes {
+			if p.leasedBytes+len(d.Payload) > maxLeasedBytes {
 				l.d.Payload = nil // read from its row
 			}
 			p.leasedBytes += len(l.d.Payload)
@@ -182,10 +182,11 @@ func (p *Processor) Run(ctx context.Context) {
 	poll.Run(ctx, p.waker, p.Poll, p.runBatch, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
 }
 
-// runBatch is RunOnce for Run's loop, which claims again at once while it
-// reports work: it reports none after a batch that was not full, since
-// that claim took all that was due, and what is recorded after it wakes
-// the loop through Recorded (after Gather, with others).
+// runBatch is RunOnce for Run's loop, which runs again at once while it
+// reports work: it reports work while leased deliveries wait, and none
+// after a batch that was not full, since that batch took all that was due,
+// and what is recorded after it wakes the loop through Recorded (after
+// Gather, with others).
 func (p *Processor) runBatch(ctx context.Context) (int, error) {
 	n, err := p.RunOnce(ctx)
 	p.mu.Lock()
