@@ -36,7 +36,7 @@ migrate:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/webhook ./internal/coverage ./internal/keys
 	$(GO) test -run '^$$' -bench Version -benchtime 200x ./cmd/ppctl
-	$(GO) run ./tools/webhookload-bench -duration 5s
+	$(GO) run ./tools/webhookload-bench -duration 2s -rounds 5
 	mkdir -p bin && $(GO) build -o bin/ppctl ./cmd/ppctl
 	$(GO) run ./tools/coveragebench -size 200MB -xml-size 100MB -ppctl bin/ppctl
 	$(GO) run ./tools/soak -duration 60s

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,39 +80,90 @@ type Processor struct {
 	Budget Budget
 
 	waker *poll.Waker
-	fresh *handoff
-	// recorded counts the deliveries Recorded since the last claim; armed
+	// token is the lease RecordLease gives: the deliveries the Recorder
+	// writes under it come to Recorded and wait in leased, oldest first,
+	// to be handled without a claim.
+	token string
+	mu    sync.Mutex
+	// leased holds the deliveries recorded under token, with the payloads
+	// of those that fit in maxLeasedBytes (the others are read from their
+	// rows); leasedBytes counts those payloads.
+	leased      []leasedDelivery
+	leasedBytes int
+	// unleased says a delivery was recorded without token's lease since
+	// the last claim, or one in leased outlived its lease: the table has
+	// work for a claim. lastClaim is when the last claim ran.
+	unleased  bool
+	lastClaim time.Time
+	// recorded counts the deliveries Recorded since the last batch; armed
 	// says a wake-up after Gather is pending.
 	recorded atomic.Int64
 	armed    atomic.Bool
+}
+
+type leasedDelivery struct {
+	d     patchpanda.Delivery
+	until time.Time
 }
 
 // DefaultLease is the Processor's lease on a claimed delivery, and the
 // relay's default of PATCHPANDA_DELIVERY_LEASE.
 const DefaultLease = time.Minute
 
-// handoffBytes bounds the payloads a Processor keeps from Recorded.
-const handoffBytes = 32 << 20
+// maxLeasedBytes bounds the payloads a Processor keeps from Recorded, and
+// maxLeased the deliveries: while that many wait, RecordLease gives no
+// lease, and new deliveries wait in the table to be claimed.
+const (
+	maxLeasedBytes = 32 << 20
+	maxLeased      = 1000
+)
 
 // NewProcessor returns a Processor with the defaults: DefaultLease, 10
 // attempts, a 1-second poll, batches of 100, gathered for up to 20 ms.
 func NewProcessor(db *store.DB, logger *slog.Logger, h Handler, m Observer) *Processor {
 	return &Processor{DB: db, Logger: logger, Handler: h, Metrics: m,
 		Lease: DefaultLease, MaxAttempts: 10, Poll: time.Second, Batch: 100, Gather: 20 * time.Millisecond,
-		waker: poll.NewWaker(), fresh: newHandoff(handoffBytes)}
+		waker: poll.NewWaker(), token: newToken()}
 }
 
 // Wake tells the processor new deliveries are waiting. It never blocks.
 func (p *Processor) Wake() { p.waker.Wake() }
 
-// Recorded is a Recorder's OnRecorded: it keeps the payloads of the
-// deliveries just committed (up to 32 MiB of them), so that claiming them
-// does not read them back from the database, and wakes the processor: at
-// once when a full batch is waiting, else after Gather.
-func (p *Processor) Recorded(ds []*patchpanda.Delivery) {
-	for _, d := range ds {
-		p.fresh.put(d.ID, d.Payload)
+// RecordLease is a Recorder's Lease: new deliveries are written already
+// leased to this processor, which then takes them from Recorded without
+// claiming them, saving a write per delivery on the connection the
+// Recorder commits on. Should this processor die, another claims them
+// from the table once the lease (Lease) runs out. While maxLeased
+// deliveries wait, it gives none.
+func (p *Processor) RecordLease() store.Lease {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.leased) >= maxLeased {
+		return store.Lease{}
 	}
+	return store.Lease{Token: p.token, Until: p.DB.Now().Add(p.Lease)}
+}
+
+// Recorded is a Recorder's OnRecorded: it keeps the deliveries just
+// committed under this processor's lease (with their payloads, up to 32
+// MiB of them, so that they are not read back from the database), notes
+// that the others wait in the table, and wakes the processor: at once when
+// a full batch is waiting, else after Gather.
+func (p *Processor) Recorded(ds []*patchpanda.Delivery, lease store.Lease) {
+	p.mu.Lock()
+	if lease.Token == p.token {
+		for _, d := range ds {
+			l := leasedDelivery{d: *d, until: lease.Until}
+			if p.leasedBytes+len(d.Payload) > maxLeasedBytes {
+				l.d.Payload = nil // read from its row
+			}
+			p.leasedBytes += len(l.d.Payload)
+			p.leased = append(p.leased, l)
+		}
+	} else {
+		p.unleased = true
+	}
+	p.mu.Unlock()
 	if p.recorded.Add(int64(len(ds))) >= int64(p.Batch) || p.Gather <= 0 {
 		p.Wake()
 		return
@@ -130,13 +182,20 @@ func (p *Processor) Run(ctx context.Context) {
 	poll.Run(ctx, p.waker, p.Poll, p.runBatch, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
 }
 
-// runBatch is RunOnce for Run's loop, which claims again at once while it
-// reports work: it reports none after a batch that was not full, since
-// that claim took all that was due, and what is recorded after it wakes
-// the loop through Recorded (after Gather, with others).
+// runBatch is RunOnce for Run's loop, which runs again at once while it
+// reports work: it reports work while leased deliveries wait, and none
+// after a batch that was not full, since that batch took all that was due,
+// and what is recorded after it wakes the loop through Recorded (after
+// Gather, with others).
 func (p *Processor) runBatch(ctx context.Context) (int, error) {
 	n, err := p.RunOnce(ctx)
-	if n < p.Batch {
+	p.mu.Lock()
+	waiting := len(p.leased) > 0
+	p.mu.Unlock()
+	switch {
+	case waiting:
+		n = max(n, 1)
+	case n < p.Batch:
 		n = 0
 	}
 	return n, err
@@ -147,9 +206,8 @@ func (p *Processor) runBatch(ctx context.Context) (int, error) {
 // database commits once per batch; if any of them fails, each is committed
 // (or retried) on its own.
 func (p *Processor) RunOnce(ctx context.Context) (int, error) {
-	token := newToken()
 	p.recorded.Store(0)
-	ds, err := p.DB.ClaimDeliveriesNoSync(ctx, p.Batch, p.Lease, token, p.spent())
+	ds, token, err := p.next(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -177,8 +235,12 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	if len(ok) == 0 {
 		return len(ds), nil
 	}
+	// Processing results commit without waiting for the disk: a power cut
+	// can only take back the latest of them with their "done", and those
+	// deliveries are then processed again (store.InTxNoSync says why
+	// nothing outside the database saw them first).
 	outbox := 0
-	err = p.DB.InTx(ctx, func(q *store.Queries) error {
+	err = p.DB.InTxNoSync(ctx, func(q *store.Queries) error {
 		ids := make([]int64, 0, len(ok))
 		for _, h := range ok {
 			if h.commit != nil {
@@ -203,7 +265,7 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 			break
 		}
 		outbox := 0
-		err := p.DB.InTx(ctx, func(q *store.Queries) error {
+		err := p.DB.InTxNoSync(ctx, func(q *store.Queries) error {
 			err := p.finish(ctx, q, h.d, token, h.commit)
 			outbox = q.OutboxAdded()
 			return err
@@ -221,18 +283,63 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	return len(ds), nil
 }
 
-// payloads fills in the payloads of claimed deliveries: from what Recorded
-// kept, else from their rows. It returns the error of reading the rows;
-// the deliveries it could not fill keep a nil Payload.
+// next returns the next batch and the token of its lease: the deliveries
+// leased to this processor as they were recorded, oldest first; or a claim
+// of what is due in the table, when none of those wait, when some were
+// recorded without the lease, and once a Poll (retries, deliveries
+// recorded before a restart or by a relay that died). Leased deliveries
+// whose lease ran out are left to that claim; those of an installation
+// whose GitHub budget is spent are put off until it resets.
+func (p *Processor) next(ctx context.Context) ([]patchpanda.Delivery, string, error) {
+	now := p.DB.Now()
+	spent := p.spentUntil()
+	var ds, wait []patchpanda.Delivery
+	p.mu.Lock()
+	claim := len(p.leased) == 0 || p.unleased || now.Sub(p.lastClaim) >= p.Poll
+	if claim {
+		p.unleased, p.lastClaim = false, now
+	} else {
+		n := 0
+		for ; n < len(p.leased) && len(ds) < p.Batch; n++ {
+			l := p.leased[n]
+			p.leasedBytes -= len(l.d.Payload)
+			switch _, isSpent := spent[l.d.InstallationID]; {
+			case !l.until.After(now):
+				p.unleased = true
+			case isSpent:
+				wait = append(wait, l.d)
+			default:
+				ds = append(ds, l.d)
+			}
+		}
+		p.leased = p.leased[n:]
+		if len(p.leased) == 0 {
+			p.leased = nil // let the array go
+		}
+	}
+	p.mu.Unlock()
+	for _, d := range wait {
+		if err := p.DB.DeferDelivery(ctx, d.ID, p.token, spent[d.InstallationID], "waiting for the installation's GitHub rate limit"); err != nil {
+			return nil, "", err
+		}
+		p.observe(d.Event, "deferred")
+	}
+	if !claim {
+		return ds, p.token, nil
+	}
+	token := newToken()
+	ds, err := p.DB.ClaimDeliveriesNoSync(ctx, p.Batch, p.Lease, token, p.spent())
+	return ds, token, err
+}
+
+// payloads fills in the payloads the deliveries lack from their rows
+// (claimed deliveries come without theirs; leased ones keep theirs from
+// Recorded unless they did not fit). It returns the error of reading the
+// rows; the deliveries it could not fill keep a nil Payload.
 func (p *Processor) payloads(ctx context.Context, ds []patchpanda.Delivery) error {
 	var missing []int64
 	for i := range ds {
-		if payload, ok := p.fresh.take(ds[i].ID); ok {
-			ds[i].Payload = payload
-			if payload == nil {
-				ds[i].Payload = []byte{} // nil means not read
-			}
-		} else {
+		if ds[i].Payload == nil {
 			missing = append(missing, ds[i].ID)
 		}
 	}
@@ -279,13 +386,22 @@ func (p *Processor) done(d patchpanda.Delivery) {
 // own budget is not among them: it holds only token mints, and a delivery
 // that needs one is put off by the error it gets.
 func (p *Processor) spent() []int64 {
+	var out []int64
+	for inst := range p.spentUntil() {
+		out = append(out, inst)
+	}
+	return out
+}
+
+// spentUntil is spent with the time each budget resets.
+func (p *Processor) spentUntil() map[int64]time.Time {
 	if p.Budget == nil {
 		return nil
 	}
-	var out []int64
-	for inst := range p.Budget.Spent() {
+	out := map[int64]time.Time{}
+	for inst, until := range p.Budget.Spent() {
 		if inst > 0 {
-			out = append(out, inst)
+			out[inst] = until
 		}
 	}
 	return out

@@ -39,11 +39,15 @@ type Recorder struct {
 	reqs    chan recordReq
 	stopped chan struct{} // closed when the writers have stopped
 	drained chan struct{} // closed when nothing queued will be written any more
+	// Lease, when set, is asked before each batch for the lease to write
+	// its new deliveries under (store.RecordLeasedDeliveries); a zero
+	// Lease leaves them to be claimed.
+	Lease func() store.Lease
 	// OnRecorded is called after each committed batch with the deliveries
-	// in it that are new (their row ids set). It must not keep ds nor
-	// change the deliveries; it may keep their payloads, which nothing
-	// reuses.
-	OnRecorded func(ds []*patchpanda.Delivery)
+	// in it that are new (their row ids set) and the lease they were
+	// written under. It must not keep ds nor change the deliveries; it may
+	// copy them and keep their payloads, which nothing reuses.
+	OnRecorded func(ds []*patchpanda.Delivery, lease store.Lease)
 }
 
 // NewRecorder returns a Recorder over db. writers is how many batches may
@@ -151,7 +155,11 @@ func (r *Recorder) write(ctx context.Context, batch []recordReq) {
 	for i, req := range batch {
 		ds[i] = req.d
 	}
-	isNew, err := r.db.RecordDeliveries(ctx, ds) // one statement: one commit
+	var lease store.Lease
+	if r.Lease != nil {
+		lease = r.Lease()
+	}
+	isNew, err := r.db.RecordLeasedDeliveries(ctx, ds, lease) // one statement: one commit
 	for i := range isNew {
 		results[i] = recordRes{isNew: isNew[i]}
 	}
@@ -174,7 +182,7 @@ func (r *Recorder) write(ctx context.Context, batch []recordReq) {
 	// Handed on before the answers go out: once a handler has its answer,
 	// its request (and the delivery) may be gone.
 	if len(recorded) > 0 && r.OnRecorded != nil {
-		r.OnRecorded(recorded)
+		r.OnRecorded(recorded, lease)
 	}
 	for i, req := range batch {
 		req.reply <- results[i]

@@ -96,7 +96,7 @@ func TestCrashLosesNoAcknowledgedDelivery(t *testing.T) {
 			defer close(done)
 			res = webhookload.Run(context.Background(), webhookload.Options{
 				URL: url + "/webhooks/github", Secret: "s3cret", Duration: 20 * time.Second, Max: 3000, Workers: 16,
-				Payload: webhookload.InstallationRepositories, IDPrefix: "crash-",
+				Payload: webhookload.InstallationRepositories,
 			})
 		}()
 		db, err := store.Open(context.Background(), dbURL)

@@ -64,7 +64,7 @@ func TestPowerLossLosesNoAcknowledgedDelivery(t *testing.T) {
 		"PATCHPANDA_GITHUB_APP_ID=", "PATCHPANDA_QUEUE_BACKEND=db")
 	res := webhookload.Run(context.Background(), webhookload.Options{
 		URL: url + "/webhooks/github", Secret: "s3cret", Duration: 5 * time.Second, Max: 5000, Workers: 16,
-		Payload: webhookload.InstallationRepositories, IDPrefix: "power-",
+		Payload: webhookload.InstallationRepositories,
 	})
 	// The cut: the relay stops where it is and the disk keeps only what
 	// reached it.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,15 +14,31 @@ import (
 // processor has taken over.
 var ErrLeaseLost = patchpanda.Errorf(patchpanda.ECONFLICT, "lease lost to another processor")
 
+// Lease is a claim on recorded work: who holds it and until when. The
+// zero Lease is none.
+type Lease struct {
+	Token string
+	Until time.Time
+}
+
 // RecordDeliveries stores deliveries in one statement, skipping any whose
 // App and delivery id are known (or repeated earlier in ds), and reports
 // for each whether it is new. ReceivedAt is set when zero.
 func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Delivery) ([]bool, error) {
+	return q.RecordLeasedDeliveries(ctx, ds, Lease{})
+}
+
+// RecordLeasedDeliveries is RecordDeliveries writing the new deliveries
+// already claimed under lease (their first attempt), as ClaimDeliveries
+// would: the processor that holds the lease takes them from the caller
+// without claiming them, and the next claimant after lease.Until from the
+// table. A zero lease leaves them to be claimed.
+func (q *Queries) RecordLeasedDeliveries(ctx context.Context, ds []*patchpanda.Delivery, lease Lease) ([]bool, error) {
 	if len(ds) == 0 {
 		return nil, nil
 	}
 	now := q.now()
-	args := make([]any, 0, len(ds)*10)
+	args := make([]any, 0, len(ds)*10+2)
 	for _, d := range ds {
 		if d.ReceivedAt.IsZero() {
 			d.ReceivedAt = now
@@ -32,7 +47,11 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		d.State = patchpanda.DeliveryPending
 		args = append(args, d.AppID, d.DeliveryID, d.Event, d.Action, d.InstallationID, d.Repository, d.RepositoryID, d.Sender, packPayload(d.Payload), d.ReceivedAt)
 	}
-	rows, err := q.query(ctx, recordDeliveriesSQL(len(ds)), args...)
+	leased := lease.Token != ""
+	if leased {
+		args = append(args, ts(lease.Until), lease.Token)
+	}
+	rows, err := q.query(ctx, recordDeliveriesSQL(len(ds), leased), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
 	}
@@ -59,19 +78,27 @@ func (q *Queries) RecordDeliveries(ctx context.Context, ds []*patchpanda.Deliver
 		if id, ok := inserted[k]; ok {
 			d.ID, out[i] = id, true
 			delete(inserted, k) // a repeat later in ds is not new
+			if leased {
+				d.Attempts = 1
+			}
 		}
 	}
 	return out, nil
 }
 
 // recordDeliveriesSQL is RecordDeliveries' statement for n deliveries,
-// ten parameters each (received_at is also next_attempt_at). It is built
-// on the one writer's path for every batch, so without fmt.
-func recordDeliveriesSQL(n int) string {
-	const head = `INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at) VALUES `
+// ten parameters each (received_at is also next_attempt_at), and when
+// leased two more for all of them: locked_until and lease_token. It is
+// built on the one writer's path for every batch, so without fmt.
+func recordDeliveriesSQL(n int, leased bool) string {
+	const head = `INSERT INTO deliveries (app_id, delivery_id, event, action, installation_id, repository, repository_id, sender, payload, received_at, next_attempt_at`
 	const tail = ` ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id`
-	b := make([]byte, 0, len(head)+len(tail)+n*60)
+	b := make([]byte, 0, len(head)+len(tail)+n*80)
 	b = append(b, head...)
+	if leased {
+		b = append(b, ", locked_until, lease_token, attempts"...)
+	}
+	b = append(b, ") VALUES "...)
 	for i := range n {
 		if i > 0 {
 			b = append(b, ", "...)
@@ -83,6 +110,13 @@ func recordDeliveriesSQL(n int) string {
 			}
 			b = append(b, '$')
 			b = strconv.AppendInt(b, int64(i*10+min(j, 10)), 10)
+		}
+		if leased {
+			b = append(b, ", $"...)
+			b = strconv.AppendInt(b, int64(n*10+1), 10)
+			b = append(b, ", $"...)
+			b = strconv.AppendInt(b, int64(n*10+2), 10)
+			b = append(b, ", 1"...)
 		}
 		b = append(b, ')')
 	}
@@ -124,47 +158,19 @@ func (q *Queries) ClaimDeliveriesWithoutPayload(ctx context.Context, limit int, 
 	return q.claimDeliveries(ctx, limit, lease, token, skip, false)
 }
 
-// ClaimDeliveriesNoSync is ClaimDeliveriesWithoutPayload whose commit does
-// not wait for the disk (SQLite: synchronous=NORMAL for that statement on
-// its connection; PostgreSQL: synchronous_commit off for that
-// transaction). A lease needs no durability of its own: the database's log
-// is written in order, so the next commit that does wait (a recorded
-// delivery's, the finish of the claimed ones) makes the claim durable too;
-// a power cut before one loses only the lease and its attempt, and the
-// delivery is claimed again. Every other commit still waits for the disk.
-// On SQLite it saves the processor one fsync (1.5–2 ms on the benchmark's
-// disk) per batch on the one connection the Recorder also writes with.
+// ClaimDeliveriesNoSync is ClaimDeliveriesWithoutPayload committed by
+// InTxNoSync: a lease needs no durability of its own, and a power cut
+// before the next commit that waits loses only the lease and its attempt;
+// the delivery is claimed again. On SQLite it saves the processor one fsync
+// (1.5–2 ms on the benchmark's disk) per batch on the one connection the
+// Recorder also writes with.
 func (db *DB) ClaimDeliveriesNoSync(ctx context.Context, limit int, lease time.Duration, token string, skip []int64) ([]patchpanda.Delivery, error) {
-	if db.dialect == Postgres {
-		var out []patchpanda.Delivery
-		err := db.InTx(ctx, func(q *Queries) error {
-			if _, err := q.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-				return fmt.Errorf("store: claim deliveries: %w", err)
-			}
-			var err error
-			out, err = q.claimDeliveries(ctx, limit, lease, token, skip, false)
-			return err
-		})
-		return out, err
-	}
-	conn, err := db.sql.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: claim deliveries: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return nil, fmt.Errorf("store: claim deliveries: %w", err)
-	}
-	q := &Queries{q: conn, dialect: db.dialect, Now: db.Now, chain: db.chain}
-	out, err := q.claimDeliveries(ctx, limit, lease, token, skip, false)
-	// Whatever happened, the connection goes back to the pool waiting for
-	// the disk again, or not at all.
-	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); rerr != nil {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		if err == nil {
-			err = fmt.Errorf("store: claim deliveries: restore synchronous=FULL: %w", rerr)
-		}
-	}
+	var out []patchpanda.Delivery
+	err := db.InTxNoSync(ctx, func(q *Queries) error {
+		var err error
+		out, err = q.claimDeliveries(ctx, limit, lease, token, skip, false)
+		return err
+	})
 	return out, err
 }
 

@@ -198,3 +198,66 @@ func TestDeliveriesClaimedWithoutSyncAreLeased(t *testing.T) {
 		}
 	})
 }
+
+// Deliveries recorded under a lease are claimed already: nobody else
+// claims them until it runs out, its holder finishes them with its token,
+// and a delivery known before is neither new nor leased.
+func TestRecordedUnderALeaseTheDeliveriesAreClaimed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		db.Now = func() time.Time { return now }
+		if _, err := db.RecordDeliveries(ctx, []*patchpanda.Delivery{{AppID: 1, DeliveryID: "known", Event: "ping", Payload: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+		ds := []*patchpanda.Delivery{
+			{AppID: 1, DeliveryID: "a", Event: "ping", Payload: []byte(`{"n":1}`)},
+			{AppID: 1, DeliveryID: "b", Event: "ping", Payload: []byte(`{"n":2}`)},
+			{AppID: 1, DeliveryID: "known", Event: "ping", Payload: []byte(`{}`)},
+		}
+		isNew, err := db.RecordLeasedDeliveries(ctx, ds, store.Lease{Token: "holder", Until: now.Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]bool{true, true, false}, isNew); diff != "" {
+			t.Fatalf("new (-want +got):\n%s", diff)
+		}
+		if ds[0].Attempts != 1 || ds[2].Attempts != 0 {
+			t.Errorf("attempts = %d, %d; want the leased one's first (1) and none for the known one", ds[0].Attempts, ds[2].Attempts)
+		}
+		// Only the known delivery, recorded without a lease, is claimable.
+		claimed, err := db.ClaimDeliveries(ctx, 10, time.Minute, "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(claimed) != 1 || claimed[0].DeliveryID != "known" {
+			t.Fatalf("claimed %v, want only the known delivery", claimed)
+		}
+		if err := db.InTx(ctx, func(q *store.Queries) error { return q.FinishDeliveries(ctx, []int64{claimed[0].ID}, "other") }); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.InTx(ctx, func(q *store.Queries) error { return q.FinishDeliveries(ctx, []int64{ds[0].ID}, "other") }); !errors.Is(err, store.ErrLeaseLost) {
+			t.Errorf("finishing a leased delivery with another token: %v, want ErrLeaseLost", err)
+		}
+		if err := db.InTx(ctx, func(q *store.Queries) error { return q.FinishDeliveries(ctx, []int64{ds[0].ID}, "holder") }); err != nil {
+			t.Errorf("the holder finishing its delivery: %v", err)
+		}
+		// Once the lease runs out (its holder died), the next claim takes
+		// the delivery left, as its second attempt.
+		now = now.Add(time.Minute + time.Second)
+		claimed, err = db.ClaimDeliveries(ctx, 10, time.Minute, "next")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(claimed) != 1 || claimed[0].DeliveryID != "b" || claimed[0].Attempts != 2 {
+			t.Fatalf("claimed %+v after the lease ran out, want b at its second attempt", claimed)
+		}
+		got, err := db.Delivery(ctx, 1, "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Payload) != `{"n":2}` {
+			t.Errorf("payload = %s", got.Payload)
+		}
+	})
+}

@@ -38,11 +38,11 @@ func TestSQLiteCommitsWithSynchronousFull(t *testing.T) {
 	}
 }
 
-// The processor's claim commits without waiting for the disk, on the one
-// connection every acknowledged delivery is written with: it must leave
-// that connection at synchronous=FULL, whether the claim found work, none,
-// or failed.
-func TestClaimWithoutSyncLeavesTheConnectionAtFull(t *testing.T) {
+// The processor's claims and results commit without waiting for the
+// disk, on the one connection every acknowledged delivery is written with:
+// they must run at synchronous=NORMAL and leave that connection at FULL,
+// whether they found work, none, failed or were cancelled.
+func TestCommitsWithoutSyncLeaveTheConnectionAtFull(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
@@ -57,26 +57,57 @@ func TestClaimWithoutSyncLeavesTheConnectionAtFull(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
+	level := func(t *testing.T, q querier) int {
+		t.Helper()
+		var sync int
+		if err := q.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+			t.Fatal(err)
+		}
+		return sync
+	}
 	for _, tc := range []struct {
 		name  string
-		ctx   context.Context
+		run   func(t *testing.T) error
 		claim int
 	}{
-		{"a claim that finds work", ctx, 1},
-		{"a claim that finds none", ctx, 0},
-		{"a cancelled claim", cancelled, 0},
+		{"a claim that finds work", func(t *testing.T) error {
+			ds, err := db.ClaimDeliveriesNoSync(ctx, 10, time.Minute, "t", nil)
+			if len(ds) != 1 {
+				t.Errorf("claimed %d, want 1", len(ds))
+			}
+			return err
+		}, 1},
+		{"a claim that finds none", func(t *testing.T) error {
+			_, err := db.ClaimDeliveriesNoSync(ctx, 10, time.Minute, "t", nil)
+			return err
+		}, 0},
+		{"a cancelled claim", func(t *testing.T) error {
+			if _, err := db.ClaimDeliveriesNoSync(cancelled, 10, time.Minute, "t", nil); err == nil {
+				t.Error("a cancelled claim succeeded")
+			}
+			return nil
+		}, 0},
+		{"a transaction that commits", func(t *testing.T) error {
+			return db.InTxNoSync(ctx, func(q *Queries) error {
+				if got := level(t, q.q); got != 1 {
+					t.Errorf("synchronous = %d inside, want 1 (NORMAL)", got)
+				}
+				return q.FinishDelivery(ctx, 1, "t", patchpanda.DeliveryDone, "")
+			})
+		}, 0},
+		{"a transaction that fails", func(t *testing.T) error {
+			if err := db.InTxNoSync(ctx, func(q *Queries) error { return errors.New("no") }); err == nil {
+				t.Error("a failed transaction succeeded")
+			}
+			return nil
+		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ds, _ := db.ClaimDeliveriesNoSync(tc.ctx, 10, time.Minute, "t", nil)
-			if len(ds) != tc.claim {
-				t.Errorf("claimed %d, want %d", len(ds), tc.claim)
-			}
-			var sync int
-			if err := db.sql.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+			if err := tc.run(t); err != nil {
 				t.Fatal(err)
 			}
-			if sync != 2 {
-				t.Errorf("synchronous = %d after the claim, want 2 (FULL)", sync)
+			if got := level(t, db.sql); got != 2 {
+				t.Errorf("synchronous = %d after, want 2 (FULL)", got)
 			}
 		})
 	}

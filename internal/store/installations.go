@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -77,14 +78,82 @@ func (q *Queries) SetInstallationState(ctx context.Context, id int64, state stri
 	return nil
 }
 
-// AddInstallationRepositories records repositories as installed.
+// AddInstallationRepositories records repositories of an installation
+// (a known one takes the name given). Inside a transaction the rows wait
+// and are written together, in one statement, before the transaction's
+// next statement or its commit: the processor's batch adds repositories
+// for many deliveries, and installing the App on an organisation adds
+// hundreds at once.
 func (q *Queries) AddInstallationRepositories(ctx context.Context, id int64, repos []patchpanda.Repository) error {
-	for _, r := range repos {
-		_, err := q.exec(ctx, `INSERT INTO installation_repositories (installation_id, repository_id, full_name) VALUES ($1, $2, $3)
-			ON CONFLICT (installation_id, repository_id) DO UPDATE SET full_name = $3`, id, r.ID, r.FullName())
-		if err != nil {
-			return fmt.Errorf("store: add repository %s to installation %d: %w", r.FullName(), id, err)
+	if len(repos) == 0 {
+		return nil
+	}
+	if q.installations == nil { // on the pool: no transaction to wait for
+		rows := make([]installationRepo, len(repos))
+		for i, r := range repos {
+			rows[i] = installationRepo{id, r.ID, r.FullName()}
 		}
+		return q.writeRepos(ctx, rows)
+	}
+	for _, r := range repos {
+		row := installationRepo{id, r.ID, r.FullName()}
+		k := [2]int64{id, r.ID}
+		if i, ok := q.repoAt[k]; ok {
+			q.repos[i] = row // one statement may not upsert a row twice
+			continue
+		}
+		if q.repoAt == nil {
+			q.repoAt = map[[2]int64]int{}
+		}
+		q.repoAt[k] = len(q.repos)
+		q.repos = append(q.repos, row)
+	}
+	return nil
+}
+
+// installationRepo is a row of installation_repositories.
+type installationRepo struct {
+	installation, repository int64
+	fullName                 string
+}
+
+// reposPerStatement bounds a statement's parameters (three a row) well
+// under PostgreSQL's 65,535 and SQLite's 32,766.
+const reposPerStatement = 1000
+
+// flush writes the installation repositories this transaction holds back.
+// A failure sticks: the transaction cannot commit.
+func (q *Queries) flush(ctx context.Context) error {
+	if q.flushErr != nil || len(q.repos) == 0 {
+		return q.flushErr
+	}
+	rows := q.repos
+	q.repos, q.repoAt = nil, nil
+	q.flushErr = q.writeRepos(ctx, rows)
+	return q.flushErr
+}
+
+func (q *Queries) writeRepos(ctx context.Context, rows []installationRepo) error {
+	for len(rows) > 0 {
+		n := min(len(rows), reposPerStatement)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO installation_repositories (installation_id, repository_id, full_name) VALUES `)
+		args := make([]any, 0, 3*n)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
+			args = append(args, r.installation, r.repository, r.fullName)
+		}
+		b.WriteString(` ON CONFLICT (installation_id, repository_id) DO UPDATE SET full_name = excluded.full_name`)
+		if _, err := q.q.ExecContext(ctx, q.rebind(b.String()), args...); err != nil {
+			if n == 1 {
+				return fmt.Errorf("store: add repository %s to installation %d: %w", rows[0].fullName, rows[0].installation, err)
+			}
+			return fmt.Errorf("store: add %d repositories to installations: %w", n, err)
+		}
+		rows = rows[n:]
 	}
 	return nil
 }

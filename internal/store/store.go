@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -91,6 +92,12 @@ type Queries struct {
 	// processor's batch commits the same installation's upsert once per
 	// delivery, and a repeat with the same values would only rewrite it.
 	installations map[int64]installationRow
+	// repos holds the installation repositories added in this transaction
+	// and not written yet (repoAt: where each is), flushErr the failure of
+	// writing them; see AddInstallationRepositories.
+	repos    []installationRepo
+	repoAt   map[[2]int64]int
+	flushErr error
 }
 
 // OutboxAdded reports how many outbox entries these Queries wrote.
@@ -302,15 +309,67 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// InTxNoSync is InTx whose commit does not wait for the disk: SQLite
+// commits it at synchronous=NORMAL, PostgreSQL with synchronous_commit off.
+// It is for work that a power cut may take back because it would only be
+// done again: a lease, or the processing of a delivery (which then is
+// processed again). Both databases write their log in order, so the next
+// commit that does wait (every other one: a recorded delivery's, the
+// outbox's claim of its entries, a worker's claim of a job) makes this one
+// durable too, and until then it is only in the database: nothing acts
+// outside it on what it wrote without such a commit first. Otherwise the
+// log reaches the disk within half a second (SQLite's next checkpoint,
+// PostgreSQL's WAL writer). A crash of the relay alone loses nothing.
+func (db *DB) InTxNoSync(ctx context.Context, fn func(q *Queries) error) error {
+	if db.dialect == Postgres {
+		return db.InTx(ctx, func(q *Queries) error {
+			if _, err := q.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return fmt.Errorf("store: commit without waiting for the disk: %w", err)
+			}
+			return fn(q)
+		})
+	}
+	// SQLite's level is the connection's and cannot change inside a
+	// transaction: set it on the one connection around this one.
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return fmt.Errorf("store: commit without waiting for the disk: %w", err)
+	}
+	err = db.inTx(ctx, conn, fn)
+	// Whatever happened, the connection goes back to the pool waiting for
+	// the disk again, or not at all.
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); rerr != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		if err == nil {
+			err = fmt.Errorf("store: restore synchronous=FULL: %w", rerr)
+		}
+	}
+	return err
+}
+
 // InTx runs fn in one transaction, committing when fn returns nil and
 // rolling back otherwise. fn must not keep q after it returns.
 func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
+	return db.inTx(ctx, db.sql, fn)
+}
+
+func (db *DB) inTx(ctx context.Context, on interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(q *Queries) error) error {
+	tx, err := on.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	q := &Queries{q: tx, dialect: db.dialect, Now: db.Now, chain: db.chain, installations: map[int64]installationRow{}}
 	if err := fn(q); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := q.flush(ctx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -404,15 +463,26 @@ func (q *Queries) rebind(query string) string {
 	return string(b)
 }
 
+// exec, query and queryRow run a statement after writing what the
+// transaction holds back, so that every statement sees the writes before
+// it. (queryRow cannot return that write's failure; it sticks, and the
+// transaction does not commit.)
 func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := q.flush(ctx); err != nil {
+		return nil, err
+	}
 	return q.q.ExecContext(ctx, q.rebind(query), args...)
 }
 
 func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := q.flush(ctx); err != nil {
+		return nil, err
+	}
 	return q.q.QueryContext(ctx, q.rebind(query), args...)
 }
 
 func (q *Queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	_ = q.flush(ctx)
 	return q.q.QueryRowContext(ctx, q.rebind(query), args...)
 }
 

@@ -7,11 +7,12 @@ package webhookload
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,9 +33,7 @@ type Options struct {
 	// Payload builds the body of delivery n; Event names its event.
 	Event   string
 	Payload func(n int) []byte
-	// IDPrefix makes delivery ids unique across runs.
-	IDPrefix string
-	Client   *http.Client
+	Client  *http.Client
 }
 
 // Result is what the target answered.
@@ -115,7 +114,7 @@ func Run(ctx context.Context, o Options) Result {
 		go func() {
 			defer wg.Done()
 			for n := range work {
-				id := o.IDPrefix + strconv.Itoa(n)
+				id := GUID()
 				body := o.Payload(n)
 				t0 := time.Now()
 				code := post(ctx, client, o, id, body)
@@ -146,6 +145,26 @@ func Run(ctx context.Context, o Options) Result {
 		res.Max = latencies[n-1]
 	}
 	return res
+}
+
+// GUID returns a new delivery id shaped as GitHub's X-GitHub-Delivery
+// (8-4-4-4-12 hex digits). Its digits are random, as GitHub's are where
+// they matter: consecutive deliveries do not sort together, so each one
+// lands on its own page of the relay's unique index, as in production.
+func GUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
 }
 
 func post(ctx context.Context, c *http.Client, o Options, id string, body []byte) int {

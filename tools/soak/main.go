@@ -125,7 +125,7 @@ func run(dur time.Duration, attack bool) error {
 	go func() {
 		defer wg.Done()
 		deliveries = webhookload.Run(ctx, webhookload.Options{URL: base + "/webhooks/github", Secret: secret, Rate: 50,
-			Duration: dur, Workers: 8, Payload: webhookload.InstallationRepositories, IDPrefix: "soak-", Client: legit})
+			Duration: dur, Workers: 8, Payload: webhookload.InstallationRepositories, Client: legit})
 	}()
 	var uploadLat []time.Duration
 	var uploadsOK, uploadsFailed int

@@ -9,6 +9,12 @@
 // scheduler with them. Everything runs on loopback. Run it with
 // `make bench`.
 //
+// A shared machine's speed drifts by a fifth within minutes, so one
+// measurement per target says little: each target is measured in several
+// short rounds, the targets taking turns (in reverse order every other
+// round), and a ratio is the median of the rounds' ratios, printed with
+// the lowest and highest.
+//
 // Beside the rates it prints the CPU time this process (the relays and the
 // bare handler, not the senders) spent per accepted delivery, from the
 // start of a run until the relay has processed everything it accepted:
@@ -31,6 +37,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,7 +53,8 @@ const secret = "bench-secret"
 
 func main() {
 	pg := flag.String("postgres", os.Getenv("PATCHPANDA_TEST_POSTGRES_URL"), "admin URL of a PostgreSQL server (a database is created for the run)")
-	dur := flag.Duration("duration", 5*time.Second, "length of each measurement")
+	dur := flag.Duration("duration", 2*time.Second, "length of each measurement")
+	rounds := flag.Int("rounds", 5, "measurements per target and size; each ratio is the median of the rounds' ratios")
 	rate := flag.Int("rate", 1000, "fixed rate in deliveries per second")
 	workers := flag.Int("workers", 64, "concurrent senders at full speed")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -69,7 +77,11 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*pg, *dur, *rate, *workers); err != nil {
+	if *rounds < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(*pg, *dur, *rounds, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -85,7 +97,7 @@ type target struct {
 	pending func(context.Context) (int, error)
 }
 
-func run(pg string, dur time.Duration, rate, workers int) error {
+func run(pg string, dur time.Duration, rounds, workers int) error {
 	ctx := context.Background()
 	var targets []target
 	bare, err := startBare()
@@ -122,35 +134,105 @@ func run(pg string, dur time.Duration, rate, workers int) error {
 	}()
 
 	fmt.Printf("machine: %d cores (%s), %s/%s, %s\n", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	fmt.Printf("senders: a separate process, %d at full speed; each run %s\n\n", workers, dur)
-	fmt.Println("| payload | target | accepted/s | ratio to bare | p50 | p99 | failed | CPU per delivery |")
-	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Printf("senders: a separate process, %d at full speed; %d rounds of %s per target and size, the targets in turn\n\n", workers, rounds, dur)
+	fmt.Println("| payload | target | accepted/s | ratio to bare | ratio range | p50 | p99 | failed | CPU per delivery |")
+	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, fx := range webhookload.Fixtures() {
-		var bareRate float64
+		runs := make([][]measured, len(targets))
+		for r := range rounds {
+			for k := range targets {
+				// Every other round runs the targets in reverse, so that a
+				// machine speeding up or slowing down during the rounds
+				// favours none of them.
+				i := k
+				if r%2 == 1 {
+					i = len(targets) - 1 - k
+				}
+				m, err := measure(ctx, targets[i], fx.Name, dur, workers)
+				if err != nil {
+					return err
+				}
+				runs[i] = append(runs[i], m)
+			}
+		}
 		for i, t := range targets {
-			cpu0 := cpuTime()
-			res, err := sendFrom(t.url, fx.Name, dur, workers, i)
-			if err != nil {
-				return err
+			ratio, spread := "1", ""
+			if i > 0 {
+				rs := make([]float64, rounds)
+				for r := range rounds {
+					rs[r] = runs[i][r].res.PerSecond() / max(runs[0][r].res.PerSecond(), 1)
+				}
+				slices.Sort(rs)
+				ratio, spread = fmt.Sprintf("%.3f", median(rs)), fmt.Sprintf("%.3f–%.3f", rs[0], rs[len(rs)-1])
 			}
-			if err := drain(ctx, t); err != nil {
-				return err
-			}
-			cpu := "n/a"
-			if spent := cpuTime() - cpu0; spent > 0 && res.Accepted > 0 {
-				cpu = fmt.Sprintf("%.0f µs", float64(spent.Microseconds())/float64(res.Accepted))
-			}
-			ratio := "1"
-			if i == 0 {
-				bareRate = res.PerSecond()
-			} else if bareRate > 0 {
-				ratio = fmt.Sprintf("%.2f", res.PerSecond()/bareRate)
-			}
-			fmt.Printf("| %s (%.1f KB) | %s | %.0f | %s | %s | %s | %d | %s |\n", fx.Name, float64(fx.Size())/1000, t.name, res.PerSecond(),
-				ratio, ms(res.P50), ms(res.P99), res.Failed, cpu)
+			fmt.Printf("| %s (%.1f KB) | %s | %.0f | %s | %s | %s | %s | %d | %s |\n", fx.Name, float64(fx.Size())/1000, t.name,
+				medianOf(runs[i], func(m measured) float64 { return m.res.PerSecond() }), ratio, spread,
+				ms(time.Duration(medianOf(runs[i], func(m measured) float64 { return float64(m.res.P50) }))),
+				ms(time.Duration(medianOf(runs[i], func(m measured) float64 { return float64(m.res.P99) }))),
+				failed(runs[i]), cpuPerDelivery(runs[i]))
 		}
 	}
 	return nil
+}
+
+// measured is one round of one target.
+type measured struct {
+	res webhookload.Result
+	cpu time.Duration // this process's CPU time, until the target had processed what it accepted
+}
+
+// measure sends fixture deliveries to t for dur from a separate process
+// and waits until t has processed what it accepted.
+func measure(ctx context.Context, t target, fixture string, dur time.Duration, workers int) (measured, error) {
+	cpu0 := cpuTime()
+	res, err := sendFrom(t.url, fixture, dur, workers)
+	if err != nil {
+		return measured{}, err
+	}
+	if err := drain(ctx, t); err != nil {
+		return measured{}, err
+	}
+	return measured{res: res, cpu: cpuTime() - cpu0}, nil
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+func medianOf(ms []measured, f func(measured) float64) float64 {
+	vs := make([]float64, len(ms))
+	for i, m := range ms {
+		vs[i] = f(m)
+	}
+	slices.Sort(vs)
+	return median(vs)
+}
+
+func failed(ms []measured) int {
+	n := 0
+	for _, m := range ms {
+		n += m.res.Failed
+	}
+	return n
+}
+
+// cpuPerDelivery is the CPU time of all rounds over the deliveries they
+// accepted.
+func cpuPerDelivery(ms []measured) string {
+	var cpu time.Duration
+	accepted := 0
+	for _, m := range ms {
+		cpu += m.cpu
+		accepted += m.res.Accepted
+	}
+	if cpu <= 0 || accepted == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(accepted))
 }
 
 // drain waits until t has processed what it accepted, so that the CPU
@@ -176,7 +258,7 @@ func drain(ctx context.Context, t target) error {
 }
 
 // sendFrom runs this binary with -send against url and reads its result.
-func sendFrom(url, fixture string, dur time.Duration, workers, i int) (webhookload.Result, error) {
+func sendFrom(url, fixture string, dur time.Duration, workers int) (webhookload.Result, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return webhookload.Result{}, err
@@ -203,7 +285,7 @@ func sendAndReport(url, fixture string, dur time.Duration, rate, workers int) er
 	}
 	res := webhookload.Run(context.Background(), webhookload.Options{
 		URL: url, Secret: secret, Duration: dur, Workers: workers, Event: fx.Event,
-		Payload: fx.Payload, IDPrefix: fmt.Sprintf("%d-%s-", time.Now().UnixNano(), fx.Name),
+		Payload: fx.Payload,
 	})
 	res.AcceptedIDs = nil
 	return json.NewEncoder(os.Stdout).Encode(res)
