@@ -206,3 +206,38 @@ func TestALeasedDeliveryOfASpentInstallationWaits(t *testing.T) {
 		}
 	})
 }
+
+// A processor that stops (a relay shutting down) gives back the leases of
+// the deliveries recorded for it that it did not get to, so that the next
+// one, a restarted relay's, claims them at once; and it gives no more.
+func TestAStoppedProcessorGivesItsLeasesBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := newLeasedRig(t, db)
+		r.record(t, "left", "behind")
+		early := r.p.RecordLease() // a batch that got its lease just before the stop
+		stopped, stop := context.WithCancel(ctx)
+		stop()
+		r.p.Run(stopped) // returns at once: the context is done
+		if got := r.p.RecordLease(); got != (store.Lease{}) {
+			t.Errorf("a stopped processor gave a lease: %+v", got)
+		}
+		r.record(t, "late")
+		raced := []*patchpanda.Delivery{{AppID: 1, DeliveryID: "raced", Event: "installation", Payload: []byte(`{}`)}}
+		if _, err := db.RecordLeasedDeliveries(ctx, raced, early); err != nil {
+			t.Fatal(err)
+		}
+		r.p.Recorded(raced, early)
+		next := NewProcessor(db, slog.New(slog.DiscardHandler), func(ctx context.Context, d patchpanda.Delivery) (Commit, error) {
+			return nil, nil
+		}, nil)
+		if n, err := next.RunOnce(ctx); err != nil || n != 4 {
+			t.Fatalf("the next processor claimed %d, %v; want the 4 left behind at once", n, err)
+		}
+		for _, id := range []string{"left", "behind", "late", "raced"} {
+			if d := r.state(t, id); d.State != patchpanda.DeliveryDone || d.Attempts != 1 {
+				t.Errorf("%s: %s after %d attempts, want done after 1", id, d.State, d.Attempts)
+			}
+		}
+	})
+}

@@ -95,6 +95,8 @@ type Processor struct {
 	// work for a claim. lastClaim is when the last claim ran.
 	unleased  bool
 	lastClaim time.Time
+	// stopped says Run has returned: RecordLease gives no more leases.
+	stopped bool
 	// recorded counts the deliveries Recorded since the last batch; armed
 	// says a wake-up after Gather is pending.
 	recorded atomic.Int64
@@ -138,7 +140,7 @@ func (p *Processor) Wake() { p.waker.Wake() }
 func (p *Processor) RecordLease() store.Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.leased) >= maxLeased {
+	if p.stopped || len(p.leased) >= maxLeased {
 		return store.Lease{}
 	}
 	return store.Lease{Token: p.token, Until: p.DB.Now().Add(p.Lease)}
@@ -151,6 +153,16 @@ func (p *Processor) RecordLease() store.Lease {
 // a full batch is waiting, else after Gather.
 func (p *Processor) Recorded(ds []*patchpanda.Delivery, lease store.Lease) {
 	p.mu.Lock()
+	if lease.Token == p.token && p.stopped {
+		// Leased just before Run returned: nobody here will handle them.
+		p.mu.Unlock()
+		ids := make([]int64, len(ds))
+		for i, d := range ds {
+			ids[i] = d.ID
+		}
+		p.release(ids)
+		return
+	}
 	if lease.Token == p.token {
 		for _, d := range ds {
 			l := leasedDelivery{d: *d, until: lease.Until}
@@ -178,8 +190,37 @@ func (p *Processor) Recorded(ds []*patchpanda.Delivery, lease store.Lease) {
 
 // Run processes deliveries until ctx is cancelled. A delivery being handled
 // when ctx ends keeps its lease and is taken up again after it expires.
+//
+// When it returns it gives back the leases on the deliveries recorded for
+// it that it did not get to, so that the next processor (a restarted
+// relay's) takes them at once rather than after the lease.
 func (p *Processor) Run(ctx context.Context) {
 	poll.Run(ctx, p.waker, p.Poll, p.runBatch, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
+	p.mu.Lock()
+	p.stopped = true
+	ids := make([]int64, len(p.leased))
+	for i, l := range p.leased {
+		ids[i] = l.d.ID
+	}
+	p.leased, p.leasedBytes = nil, 0
+	p.mu.Unlock()
+	p.release(ids)
+}
+
+// release gives back this processor's leases on the deliveries ids, with
+// a few seconds for it: should it fail, they wait out the lease.
+func (p *Processor) release(ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := p.DB.ReleaseDeliveries(ctx, ids, p.token)
+	if err != nil {
+		p.Logger.Warn("giving back the leases of deliveries not processed; they wait out the lease", "deliveries", len(ids), "error", err)
+		return
+	}
+	p.Logger.Info("gave back the leases of deliveries not processed", "deliveries", n)
 }
 
 // runBatch is RunOnce for Run's loop, which runs again at once while it

@@ -318,6 +318,32 @@ func (q *Queries) RetryDelivery(ctx context.Context, id int64, token string, nex
 	return nil
 }
 
+// ReleaseDeliveries gives back the leases token holds on the deliveries
+// with the given row ids that are not finished, with the attempt each
+// lease counted, so that the next claim takes them at once. It returns
+// how many it released.
+func (q *Queries) ReleaseDeliveries(ctx context.Context, ids []int64, token string) (int, error) {
+	released := 0
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		args := []any{token}
+		in := make([]string, n)
+		for i, id := range ids[:n] {
+			args = append(args, id)
+			in[i] = fmt.Sprintf("$%d", i+2)
+		}
+		res, err := q.exec(ctx, `UPDATE deliveries SET locked_until = NULL, lease_token = '', attempts = attempts - 1
+			WHERE lease_token = $1 AND state = 'pending' AND id IN (`+strings.Join(in, ", ")+`)`, args...)
+		if err != nil {
+			return released, fmt.Errorf("store: release %d deliveries: %w", n, err)
+		}
+		k, _ := res.RowsAffected()
+		released += int(k)
+		ids = ids[n:]
+	}
+	return released, nil
+}
+
 // DeferDelivery releases a claimed delivery to be tried again at next
 // without spending an attempt: the try was put off by a rate limit or an
 // unavailable dependency, not failed by the delivery. It counts a deferral
