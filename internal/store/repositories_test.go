@@ -165,3 +165,21 @@ func TestARepositoryAddedTwiceAtOnceTakesItsLastName(t *testing.T) {
 		}
 	})
 }
+
+// A held write that fails when a single-row read runs first (which cannot
+// return that failure) still fails the transaction.
+func TestAHeldWriteThatFailsBeforeAReadFailsTheTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		err := db.InTx(ctx, func(q *store.Queries) error {
+			if err := q.AddInstallationRepositories(ctx, 99, []patchpanda.Repository{{Owner: "ghost", Name: "r", ID: 1}}); err != nil {
+				return err
+			}
+			_, _ = q.InstallationFor(ctx, "ghost/r") // flushes; the foreign key breaks
+			return nil
+		})
+		if err == nil {
+			t.Fatal("the transaction committed after its held write failed")
+		}
+	})
+}
