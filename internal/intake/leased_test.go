@@ -241,3 +241,25 @@ func TestAStoppedProcessorGivesItsLeasesBack(t *testing.T) {
 		}
 	})
 }
+
+// A batch that Run's end cuts short gives its leased deliveries back too,
+// the one being handled and those after it.
+func TestABatchCutShortGivesItsLeasesBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		r := newLeasedRig(t, db)
+		r.record(t, "first", "second", "third")
+		r.p.Handler = func(context.Context, patchpanda.Delivery) (Commit, error) {
+			cancel() // the relay shuts down while the first is handled
+			return nil, nil
+		}
+		r.p.Run(ctx)
+		next := NewProcessor(db, slog.New(slog.DiscardHandler), func(ctx context.Context, d patchpanda.Delivery) (Commit, error) {
+			return nil, nil
+		}, nil)
+		if n, err := next.RunOnce(context.Background()); err != nil || n != 3 {
+			t.Fatalf("the next processor claimed %d, %v; want the 3 of the cut batch at once", n, err)
+		}
+	})
+}

@@ -188,12 +188,12 @@ func (p *Processor) Recorded(ds []*patchpanda.Delivery, lease store.Lease) {
 	}
 }
 
-// Run processes deliveries until ctx is cancelled. A delivery being handled
-// when ctx ends keeps its lease and is taken up again after it expires.
-//
-// When it returns it gives back the leases on the deliveries recorded for
-// it that it did not get to, so that the next processor (a restarted
-// relay's) takes them at once rather than after the lease.
+// Run processes deliveries until ctx is cancelled. When it returns it
+// gives back the leases on the deliveries recorded for it that it did not
+// get to or finish, so that the next processor (a restarted relay's)
+// takes them at once rather than after the lease. A claimed delivery
+// being handled when ctx ends keeps its lease and is taken up again after
+// it expires.
 func (p *Processor) Run(ctx context.Context) {
 	poll.Run(ctx, p.waker, p.Poll, p.runBatch, func(err error) { p.Logger.Error("processing deliveries", "error", err) })
 	p.mu.Lock()
@@ -205,6 +205,22 @@ func (p *Processor) Run(ctx context.Context) {
 	p.leased, p.leasedBytes = nil, 0
 	p.mu.Unlock()
 	p.release(ids)
+}
+
+// leave keeps deliveries of a batch cut short by the end of Run for Run
+// to give back, when they were leased to this processor: a claimed batch
+// (another token) keeps its lease and is claimed again once it runs out.
+// Their lease counts as over, so that they are never handled from memory.
+func (p *Processor) leave(token string, ds ...patchpanda.Delivery) {
+	if token != p.token {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range ds {
+		d.Payload = nil
+		p.leased = append(p.leased, leasedDelivery{d: d})
+	}
 }
 
 // release gives back this processor's leases on the deliveries ids, with
@@ -258,8 +274,12 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 		commit Commit
 	}
 	var ok []handled
-	for _, d := range ds {
+	for i, d := range ds {
 		if ctx.Err() != nil {
+			for _, h := range ok {
+				p.leave(token, h.d)
+			}
+			p.leave(token, ds[i:]...)
 			return len(ds), nil
 		}
 		if d.Payload == nil && loadErr != nil {
@@ -301,8 +321,11 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 		p.wakeOutbox(outbox)
 		return len(ds), nil
 	}
-	for _, h := range ok {
+	for i, h := range ok {
 		if ctx.Err() != nil {
+			for _, h := range ok[i:] {
+				p.leave(token, h.d)
+			}
 			break
 		}
 		outbox := 0

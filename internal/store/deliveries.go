@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,15 +222,9 @@ func (q *Queries) claimDeliveries(ctx context.Context, limit int, lease time.Dur
 // row ids, by id; an id with no row is missing from the map.
 func (q *Queries) DeliveryPayloads(ctx context.Context, ids []int64) (map[int64][]byte, error) {
 	out := make(map[int64][]byte, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		chunk := ids[start:min(start+100, len(ids))]
-		args := make([]any, len(chunk))
-		in := make([]string, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-			in[i] = fmt.Sprintf("$%d", i+1)
-		}
-		if err := q.deliveryPayloads(ctx, out, `SELECT id, payload FROM deliveries WHERE id IN (`+strings.Join(in, ", ")+`)`, args); err != nil {
+	for chunk := range slices.Chunk(ids, 100) {
+		args, in := inList(nil, chunk)
+		if err := q.deliveryPayloads(ctx, out, `SELECT id, payload FROM deliveries WHERE id IN (`+in+`)`, args); err != nil {
 			return nil, err
 		}
 	}
@@ -290,14 +285,9 @@ func (q *Queries) FinishDeliveries(ctx context.Context, ids []int64, token strin
 	if len(ids) == 0 {
 		return nil
 	}
-	args := []any{q.now(), token}
-	in := make([]string, len(ids))
-	for i, id := range ids {
-		args = append(args, id)
-		in[i] = fmt.Sprintf("$%d", i+3)
-	}
+	args, in := inList([]any{q.now(), token}, ids)
 	res, err := q.exec(ctx, `UPDATE deliveries SET state = 'done', last_error = '', processed_at = $1, locked_until = NULL, lease_token = ''
-		WHERE lease_token = $2 AND state = 'pending' AND id IN (`+strings.Join(in, ", ")+`)`, args...)
+		WHERE lease_token = $2 AND state = 'pending' AND id IN (`+in+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: finish %d deliveries: %w", len(ids), err)
 	}
@@ -324,22 +314,15 @@ func (q *Queries) RetryDelivery(ctx context.Context, id int64, token string, nex
 // how many it released.
 func (q *Queries) ReleaseDeliveries(ctx context.Context, ids []int64, token string) (int, error) {
 	released := 0
-	for len(ids) > 0 {
-		n := min(len(ids), 500)
-		args := []any{token}
-		in := make([]string, n)
-		for i, id := range ids[:n] {
-			args = append(args, id)
-			in[i] = fmt.Sprintf("$%d", i+2)
-		}
+	for chunk := range slices.Chunk(ids, 500) {
+		args, in := inList([]any{token}, chunk)
 		res, err := q.exec(ctx, `UPDATE deliveries SET locked_until = NULL, lease_token = '', attempts = attempts - 1
-			WHERE lease_token = $1 AND state = 'pending' AND id IN (`+strings.Join(in, ", ")+`)`, args...)
+			WHERE lease_token = $1 AND state = 'pending' AND id IN (`+in+`)`, args...)
 		if err != nil {
-			return released, fmt.Errorf("store: release %d deliveries: %w", n, err)
+			return released, fmt.Errorf("store: release %d deliveries: %w", len(chunk), err)
 		}
-		k, _ := res.RowsAffected()
-		released += int(k)
-		ids = ids[n:]
+		n, _ := res.RowsAffected()
+		released += int(n)
 	}
 	return released, nil
 }
@@ -436,17 +419,8 @@ func (q *Queries) Delivery(ctx context.Context, appID int64, deliveryID string) 
 // KnownDeliveries returns which of ids the relay has recorded for the App.
 func (q *Queries) KnownDeliveries(ctx context.Context, appID int64, ids []string) (map[string]bool, error) {
 	known := make(map[string]bool, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		chunk := ids[start:min(start+100, len(ids))]
-		args := []any{appID}
-		in := ""
-		for i, id := range chunk {
-			args = append(args, id)
-			if i > 0 {
-				in += ", "
-			}
-			in += fmt.Sprintf("$%d", i+2)
-		}
+	for chunk := range slices.Chunk(ids, 100) {
+		args, in := inList([]any{appID}, chunk)
 		rows, err := q.query(ctx, `SELECT delivery_id FROM deliveries WHERE app_id = $1 AND delivery_id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: known deliveries: %w", err)
@@ -493,10 +467,22 @@ func exceptInstallations(args []any, skip []int64) ([]any, string) {
 	if len(skip) == 0 {
 		return args, ""
 	}
-	in := make([]string, len(skip))
-	for i, id := range skip {
-		args = append(args, id)
-		in[i] = fmt.Sprintf("$%d", len(args))
+	args, in := inList(args, skip)
+	return args, " AND installation_id NOT IN (" + in + ")"
+}
+
+// inList appends vals to a statement's args and returns them with the
+// placeholders that name them, "$4, $5, $6" after three: the list of an
+// IN (…).
+func inList[T any](args []any, vals []T) ([]any, string) {
+	b := make([]byte, 0, len(vals)*5)
+	for i, v := range vals {
+		args = append(args, v)
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(args)), 10)
 	}
-	return args, " AND installation_id NOT IN (" + strings.Join(in, ", ") + ")"
+	return args, string(b)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
@@ -85,28 +86,25 @@ func (q *Queries) SetInstallationState(ctx context.Context, id int64, state stri
 // for many deliveries, and installing the App on an organisation adds
 // hundreds at once.
 func (q *Queries) AddInstallationRepositories(ctx context.Context, id int64, repos []patchpanda.Repository) error {
-	if len(repos) == 0 {
-		return nil
-	}
-	if q.installations == nil { // on the pool: no transaction to wait for
-		rows := make([]installationRepo, len(repos))
-		for i, r := range repos {
-			rows[i] = installationRepo{id, r.ID, r.FullName()}
-		}
-		return q.writeRepos(ctx, rows)
+	held := q
+	if q.installations == nil { // on the pool, which goroutines share: write at once
+		held = &Queries{q: q.q, dialect: q.dialect}
 	}
 	for _, r := range repos {
 		row := installationRepo{id, r.ID, r.FullName()}
 		k := [2]int64{id, r.ID}
-		if i, ok := q.repoAt[k]; ok {
-			q.repos[i] = row // one statement may not upsert a row twice
+		if i, ok := held.repoAt[k]; ok {
+			held.repos[i] = row // one statement may not upsert a row twice
 			continue
 		}
-		if q.repoAt == nil {
-			q.repoAt = map[[2]int64]int{}
+		if held.repoAt == nil {
+			held.repoAt = map[[2]int64]int{}
 		}
-		q.repoAt[k] = len(q.repos)
-		q.repos = append(q.repos, row)
+		held.repoAt[k] = len(held.repos)
+		held.repos = append(held.repos, row)
+	}
+	if held != q {
+		return held.flush(ctx)
 	}
 	return nil
 }
@@ -134,12 +132,11 @@ func (q *Queries) flush(ctx context.Context) error {
 }
 
 func (q *Queries) writeRepos(ctx context.Context, rows []installationRepo) error {
-	for len(rows) > 0 {
-		n := min(len(rows), reposPerStatement)
+	for chunk := range slices.Chunk(rows, reposPerStatement) {
 		var b strings.Builder
 		b.WriteString(`INSERT INTO installation_repositories (installation_id, repository_id, full_name) VALUES `)
-		args := make([]any, 0, 3*n)
-		for i, r := range rows[:n] {
+		args := make([]any, 0, 3*len(chunk))
+		for i, r := range chunk {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -147,13 +144,13 @@ func (q *Queries) writeRepos(ctx context.Context, rows []installationRepo) error
 			args = append(args, r.installation, r.repository, r.fullName)
 		}
 		b.WriteString(` ON CONFLICT (installation_id, repository_id) DO UPDATE SET full_name = excluded.full_name`)
+		// Not q.exec, which would flush first.
 		if _, err := q.q.ExecContext(ctx, q.rebind(b.String()), args...); err != nil {
-			if n == 1 {
-				return fmt.Errorf("store: add repository %s to installation %d: %w", rows[0].fullName, rows[0].installation, err)
+			if len(chunk) == 1 {
+				return fmt.Errorf("store: add repository %s to installation %d: %w", chunk[0].fullName, chunk[0].installation, err)
 			}
-			return fmt.Errorf("store: add %d repositories to installations: %w", n, err)
+			return fmt.Errorf("store: add %d repositories to installations: %w", len(chunk), err)
 		}
-		rows = rows[n:]
 	}
 	return nil
 }

@@ -144,3 +144,42 @@ func TestThousandsOfRepositoriesAreAddedAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// On the pool too, a repository named twice in one call takes its last
+// name (one statement may not write a row twice).
+func TestARepositoryAddedTwiceAtOnceTakesItsLastName(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.UpsertInstallationAccount(ctx, 7, "acme", 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		twice := []patchpanda.Repository{{Owner: "acme", Name: "before", ID: 1}, {Owner: "acme", Name: "after", ID: 1}}
+		if err := db.AddInstallationRepositories(ctx, 7, twice); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.InstallationFor(ctx, "acme/after"); err != nil {
+			t.Errorf("the last name: %v", err)
+		}
+		if _, err := db.InstallationFor(ctx, "acme/before"); err == nil {
+			t.Error("the first name stayed")
+		}
+	})
+}
+
+// A held write that fails when a single-row read runs first (which cannot
+// return that failure) still fails the transaction.
+func TestAHeldWriteThatFailsBeforeAReadFailsTheTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		err := db.InTx(ctx, func(q *store.Queries) error {
+			if err := q.AddInstallationRepositories(ctx, 99, []patchpanda.Repository{{Owner: "ghost", Name: "r", ID: 1}}); err != nil {
+				return err
+			}
+			_, _ = q.InstallationFor(ctx, "ghost/r") // flushes; the foreign key breaks
+			return nil
+		})
+		if err == nil {
+			t.Fatal("the transaction committed after its held write failed")
+		}
+	})
+}

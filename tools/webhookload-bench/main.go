@@ -55,14 +55,13 @@ func main() {
 	pg := flag.String("postgres", os.Getenv("PATCHPANDA_TEST_POSTGRES_URL"), "admin URL of a PostgreSQL server (a database is created for the run)")
 	dur := flag.Duration("duration", 2*time.Second, "length of each measurement")
 	rounds := flag.Int("rounds", 5, "measurements per target and size; each ratio is the median of the rounds' ratios")
-	rate := flag.Int("rate", 1000, "fixed rate in deliveries per second")
 	workers := flag.Int("workers", 64, "concurrent senders at full speed")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	send := flag.String("send", "", "internal: send deliveries to this URL and print the result as JSON")
 	fixture := flag.String("fixture", "", "internal: with -send, the fixture to send")
 	flag.Parse()
 	if *send != "" {
-		if err := sendAndReport(*send, *fixture, *dur, *rate, *workers); err != nil {
+		if err := sendAndReport(*send, *fixture, *dur, *workers); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -278,7 +277,7 @@ func sendFrom(url, fixture string, dur time.Duration, workers int) (webhookload.
 
 // sendAndReport is the sender process: it sends fixture deliveries to url
 // at full speed and prints the result as JSON (without the accepted ids).
-func sendAndReport(url, fixture string, dur time.Duration, rate, workers int) error {
+func sendAndReport(url, fixture string, dur time.Duration, workers int) error {
 	fx, ok := webhookload.FixtureNamed(fixture)
 	if !ok {
 		return fmt.Errorf("-fixture %q: no such fixture", fixture)
