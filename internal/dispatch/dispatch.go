@@ -107,16 +107,20 @@ func New(logger *slog.Logger, gh GitHub, server *config.Server, budgets Budgets)
 	}
 }
 
-// Handle is an intake.Handler: it parses the delivery's payload and returns
-// what to commit with it. A payload that does not parse fails the delivery
-// for good with the parser's reason.
+// Handle is an intake.Handler: it parses the delivery's payload (unless the
+// relay that received it already did) and returns what to commit with it.
+// A payload that does not parse fails the delivery for good with the
+// parser's reason.
 func (d *Dispatcher) Handle(ctx context.Context, del patchpanda.Delivery) (intake.Commit, error) {
 	if ignored(del) {
 		return nil, nil
 	}
-	ev, err := webhook.Parse(del.Event, del.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("dispatch: %w", err)
+	ev, ok := del.Parsed.(webhook.Event)
+	if !ok || ev.EventName() != del.Event {
+		var err error
+		if ev, err = webhook.Parse(del.Event, del.Payload); err != nil {
+			return nil, fmt.Errorf("dispatch: %w", err)
+		}
 	}
 	switch e := ev.(type) {
 	case *webhook.InstallationEvent:

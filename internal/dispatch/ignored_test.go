@@ -7,6 +7,7 @@ import (
 
 	"github.com/patchpanda/patchpanda/internal/dispatch"
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
+	"github.com/patchpanda/patchpanda/internal/webhook"
 )
 
 // Handle skips the parse of a delivery nothing acts on. Each payload here
@@ -44,6 +45,36 @@ func TestDeliveriesNothingActsOnAreNotParsed(t *testing.T) {
 			}
 			if commit != nil {
 				t.Error("Handle returned a commit")
+			}
+		})
+	}
+}
+
+// Handle uses the event the receiving relay parsed rather than parsing
+// the payload again, unless that event is not the delivery's.
+func TestAParsedEventIsNotParsedAgain(t *testing.T) {
+	// The payload would not parse: an error means it was parsed.
+	bad := []byte(`{"installation":{"id":"x"}}`)
+	tests := []struct {
+		name   string
+		parsed any
+		want   bool // parsed from the payload
+	}{
+		{"the delivery's event", &webhook.InstallationRepositoriesEvent{Action: "added", InstallationID: 7}, false},
+		{"no event", nil, true},
+		{"another event", &webhook.InstallationEvent{Action: "created", InstallationID: 7}, true},
+		{"not an event", "installation_repositories", true},
+	}
+	d := dispatch.New(slog.New(slog.DiscardHandler), nil, nil, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			del := patchpanda.Delivery{ID: 1, Event: "installation_repositories", Action: "added", Payload: bad, Parsed: tt.parsed}
+			commit, err := d.Handle(context.Background(), del)
+			if parsed := err != nil; parsed != tt.want {
+				t.Errorf("Handle = %v; parsed = %v, want %v", err, parsed, tt.want)
+			}
+			if !tt.want && commit == nil {
+				t.Error("Handle returned no commit for the parsed event")
 			}
 		})
 	}

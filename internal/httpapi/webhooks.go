@@ -153,7 +153,7 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, ip string) {
 	}
 	rec := &patchpanda.Delivery{
 		AppID: h.AppID, DeliveryID: d.ID, Event: d.Event, Action: d.Action,
-		InstallationID: d.InstallationID, Sender: d.Sender, Payload: d.Payload,
+		InstallationID: d.InstallationID, Sender: d.Sender, Payload: d.Payload, Parsed: d.Parsed,
 	}
 	if d.TargetType == "integration" && d.TargetID != 0 {
 		rec.AppID = d.TargetID

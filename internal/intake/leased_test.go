@@ -22,6 +22,9 @@ type leasedRig struct {
 	now     time.Time
 	mu      sync.Mutex
 	handled []string
+	// parsed lists the deliveries handled with the event the relay parsed
+	// when it received them (record's deliveries carry their id as it).
+	parsed []string
 }
 
 func newLeasedRig(t *testing.T, db *store.DB) *leasedRig {
@@ -31,6 +34,9 @@ func newLeasedRig(t *testing.T, db *store.DB) *leasedRig {
 	r.p = NewProcessor(db, logger, func(ctx context.Context, d patchpanda.Delivery) (Commit, error) {
 		r.mu.Lock()
 		r.handled = append(r.handled, d.DeliveryID+"="+string(d.Payload))
+		if d.Parsed == d.DeliveryID {
+			r.parsed = append(r.parsed, d.DeliveryID)
+		}
 		r.mu.Unlock()
 		return nil, nil
 	}, nil)
@@ -49,7 +55,7 @@ func (r *leasedRig) record(t *testing.T, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
 		if _, err := r.rec.Record(context.Background(), &patchpanda.Delivery{AppID: 1, DeliveryID: id, Event: "installation",
-			InstallationID: 7, Payload: []byte(`"` + id + `"`)}); err != nil {
+			InstallationID: 7, Payload: []byte(`"` + id + `"`), Parsed: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,6 +101,9 @@ func TestLeasedDeliveriesAreHandledWithoutAClaim(t *testing.T) {
 		if got := fmt.Sprint(r.took(t)); got != `[a="a" b="b"]` {
 			t.Errorf("handled %s, want a and b with their payloads", got)
 		}
+		if got := fmt.Sprint(r.parsed); got != "[a b]" {
+			t.Errorf("handled %s with the events parsed on receipt, want a and b", got)
+		}
 		for _, id := range []string{"a", "b"} {
 			if d := r.state(t, id); d.State != patchpanda.DeliveryDone || d.Attempts != 1 {
 				t.Errorf("%s: %s after %d attempts, want done after 1", id, d.State, d.Attempts)
@@ -110,6 +119,9 @@ func TestLeasedDeliveriesAreHandledWithoutAClaim(t *testing.T) {
 		}
 		if d := r.state(t, "in-the-table"); d.State != patchpanda.DeliveryDone {
 			t.Errorf("the unleased delivery is %s after the claim", d.State)
+		}
+		if got := fmt.Sprint(r.parsed); got != "[a b]" {
+			t.Errorf("handled %s with the events parsed on receipt, want still a and b", got)
 		}
 	})
 }

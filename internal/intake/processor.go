@@ -86,8 +86,9 @@ type Processor struct {
 	token string
 	mu    sync.Mutex
 	// leased holds the deliveries recorded under token, with the payloads
-	// of those that fit in maxLeasedBytes (the others are read from their
-	// rows); leasedBytes counts those payloads.
+	// (and the events parsed from them) of those that fit in
+	// maxLeasedBytes (the others are read from their rows); leasedBytes
+	// counts those payloads.
 	leased      []leasedDelivery
 	leasedBytes int
 	// unleased says a delivery was recorded without token's lease since
@@ -167,7 +168,7 @@ func (p *Processor) Recorded(ds []*patchpanda.Delivery, lease store.Lease) {
 		for _, d := range ds {
 			l := leasedDelivery{d: *d, until: lease.Until}
 			if p.leasedBytes+len(d.Payload) > maxLeasedBytes {
-				l.d.Payload = nil // read from its row
+				l.d.Payload, l.d.Parsed = nil, nil // read from its row
 			}
 			p.leasedBytes += len(l.d.Payload)
 			p.leased = append(p.leased, l)
@@ -218,7 +219,7 @@ func (p *Processor) leave(token string, ds ...patchpanda.Delivery) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, d := range ds {
-		d.Payload = nil
+		d.Payload, d.Parsed = nil, nil
 		p.leased = append(p.leased, leasedDelivery{d: d})
 	}
 }

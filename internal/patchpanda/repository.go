@@ -87,19 +87,24 @@ type PullRequest struct {
 // acknowledges a delivery only after it is stored, and processes it later
 // from the stored record.
 type Delivery struct {
-	ID             int64     `json:"id"`
-	AppID          int64     `json:"app_id"`
-	DeliveryID     string    `json:"delivery_id"` // X-GitHub-Delivery
-	Event          string    `json:"event"`
-	Action         string    `json:"action,omitempty"`
-	InstallationID int64     `json:"installation_id,omitempty"`
-	Repository     string    `json:"repository,omitempty"` // owner/name
-	RepositoryID   int64     `json:"repository_id,omitempty"`
-	Sender         string    `json:"sender,omitempty"`
-	Payload        []byte    `json:"-"`
-	ReceivedAt     time.Time `json:"received_at"`
-	State          string    `json:"state"` // pending, done or failed
-	Attempts       int       `json:"attempts"`
+	ID             int64  `json:"id"`
+	AppID          int64  `json:"app_id"`
+	DeliveryID     string `json:"delivery_id"` // X-GitHub-Delivery
+	Event          string `json:"event"`
+	Action         string `json:"action,omitempty"`
+	InstallationID int64  `json:"installation_id,omitempty"`
+	Repository     string `json:"repository,omitempty"` // owner/name
+	RepositoryID   int64  `json:"repository_id,omitempty"`
+	Sender         string `json:"sender,omitempty"`
+	Payload        []byte `json:"-"`
+	// Parsed is the payload as the relay that received it parsed it (a
+	// webhook.Event), kept in memory only, so that a delivery handled
+	// straight from the receiving relay is not parsed twice. It is nil on
+	// a delivery read back from the database.
+	Parsed     any       `json:"-"`
+	ReceivedAt time.Time `json:"received_at"`
+	State      string    `json:"state"` // pending, done or failed
+	Attempts   int       `json:"attempts"`
 	// Deferrals counts tries put off for a rate limit or an unavailable
 	// dependency; they never count toward the attempt limit.
 	Deferrals int    `json:"deferrals"`

@@ -172,8 +172,15 @@ func Parse(event string, payload []byte) (Event, error) {
 }
 
 func parse(event string, payload []byte) (Event, error) {
+	ev, _, err := parseEnvelope(event, payload)
+	return ev, err
+}
+
+// parseEnvelope is parse, also returning the envelope every event shares,
+// read in the same pass over the payload.
+func parseEnvelope(event string, payload []byte) (Event, *wireCommon, error) {
 	if event == "" {
-		return nil, patchpanda.Errorf(patchpanda.EINVALID, "missing event name")
+		return nil, nil, patchpanda.Errorf(patchpanda.EINVALID, "missing event name")
 	}
 	name := truncate(event, maxHeaderLen)
 	decode := func(v any) error {
@@ -183,65 +190,64 @@ func parse(event string, payload []byte) (Event, error) {
 		return nil
 	}
 	var (
-		ev Event
-		f  = fields{event: name}
+		ev  Event
+		env *wireCommon
+		f   = fields{event: name}
 	)
 	switch event {
 	case "ping":
 		var w wirePing
 		if err := decode(&w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ev = w.event()
+		ev, env = w.event(), &w.wireCommon
 	case "issue_comment":
 		var w wireIssueComment
 		if err := decode(&w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ev = w.event(&f)
+		ev, env = w.event(&f), &w.wireCommon
 	case "pull_request":
 		var w wirePullRequest
 		if err := decode(&w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ev = w.event(&f)
+		ev, env = w.event(&f), &w.wireCommon
 	case "check_run":
 		var w wireCheckRun
 		if err := decode(&w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ev = w.event(&f)
+		ev, env = w.event(&f), &w.wireCommon
 	case "installation":
 		var w wireInstallationEvent
 		if err := decode(&w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ev = w.event(&f)
+		ev, env = w.event(&f), &w.wireCommon
 	case "installation_repositories":
 		var w wireInstallationRepositories
 		if err := decode(&w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ev = w.event(&f)
+		ev, env = w.event(&f), &w.wireCommon
 	case "repository":
 		var w wireCommon
 		if err := decode(&w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ev = w.repositoryEvent(&f)
+		ev, env = w.repositoryEvent(&f), &w
 	default:
-		var w struct {
-			Action string `json:"action"`
-		}
+		var w wireCommon
 		if err := decode(&w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ev = &UnknownEvent{Name: event, Action: w.Action}
+		ev, env = &UnknownEvent{Name: event, Action: w.Action}, &w
 	}
 	if err := f.err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ev, nil
+	return ev, env, nil
 }
 
 // fields collects the paths of required fields a payload lacks, so that one

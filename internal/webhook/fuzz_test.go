@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -88,6 +89,12 @@ func FuzzRead(f *testing.F) {
 		}
 		if len(body) > 512 {
 			t.Fatalf("Read accepted %d bytes over a 512-byte limit", len(body))
+		}
+		// The event Read parsed is the one Parse gives, and there is none
+		// when Parse fails.
+		ev, err := webhook.Parse(d.Event, d.Payload)
+		if (err == nil) != (d.Parsed != nil) || !reflect.DeepEqual(ev, d.Parsed) {
+			t.Fatalf("Read parsed %#v; Parse gives %#v, %v", d.Parsed, ev, err)
 		}
 	})
 }

@@ -34,8 +34,9 @@ const (
 const maxHeaderLen = 200
 
 // Delivery is one verified webhook request: its headers, the envelope fields
-// every event shares, and the raw payload, which is what should be stored
-// durably and handed to Parse later.
+// every event shares, the raw payload, which is what should be stored
+// durably and handed to Parse when it is read back, and the payload parsed,
+// for whoever handles it before then.
 //
 // Only the body is signed. The X-GitHub-* headers are not covered by the
 // signature, so anyone holding a captured signed body could resend it under
@@ -52,14 +53,9 @@ type Delivery struct {
 	Repository     *patchpanda.Repository // the payload's repository, nil when absent or incomplete
 	Sender         string                 // the payload's sender.login, "" when absent
 	Payload        []byte                 // the raw body, exactly as signed
+	Parsed         Event                  // the payload parsed as Event, read in the same pass as the envelope; nil when it does not parse (Parse says why)
 	Verified       bool                   // the signature matched; always true on a Delivery that Read returns
 	SecretIndex    int                    // which configured secret matched, counting from 0
-}
-
-// Parse parses the delivery's payload as its event. It returns what Parse
-// returns.
-func (d *Delivery) Parse() (Event, error) {
-	return Parse(d.Event, d.Payload)
 }
 
 // Read reads and checks a webhook request and returns the Delivery it
@@ -185,11 +181,18 @@ func readVerified(h http.Header, body []byte) (*Delivery, error) {
 	}
 	d.TargetType = truncate(h.Get(TargetTypeHeader), maxHeaderLen)
 
-	// The envelope every event shares; Parse checks the rest later.
-	var env wireCommon
-	if err := decodeObject(body, &env); err != nil {
-		return nil, patchpanda.Errorf(patchpanda.EINVALID, "%s payload: %s", d.Event, err)
+	// One pass reads the event and the envelope every event shares. A
+	// payload that is not the event its name says is still accepted when
+	// its envelope reads: Parse says later what is wrong with it, where the
+	// delivery's failure can be seen.
+	ev, env, err := parseEnvelope(d.Event, body)
+	if err != nil {
+		env = new(wireCommon)
+		if err := decodeObject(body, env); err != nil {
+			return nil, patchpanda.Errorf(patchpanda.EINVALID, "%s payload: %s", d.Event, err)
+		}
 	}
+	d.Parsed = ev
 	d.Action = env.Action
 	d.InstallationID = env.installationID()
 	d.Sender = env.Sender.user().Login

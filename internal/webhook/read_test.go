@@ -48,6 +48,10 @@ func TestReadAcceptsASignedDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	parsed, err := webhook.Parse("issue_comment", body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := &webhook.Delivery{
 		ID:             "72d3162e-cc78-11e3-81ab-4c9367dc0958",
 		Event:          "issue_comment",
@@ -59,6 +63,7 @@ func TestReadAcceptsASignedDelivery(t *testing.T) {
 		Repository:     &patchpanda.Repository{Owner: "acme-labs", Name: "ledger", ID: 700111222},
 		Sender:         "maria-dev",
 		Payload:        body,
+		Parsed:         parsed,
 		Verified:       true,
 		SecretIndex:    1,
 	}
@@ -82,6 +87,7 @@ func TestReadLeavesAbsentEnvelopeFieldsZero(t *testing.T) {
 		ID:       "72d3162e-cc78-11e3-81ab-4c9367dc0958",
 		Event:    "ping",
 		Payload:  body,
+		Parsed:   &webhook.PingEvent{Zen: "Speak like a human.", HookID: 1},
 		Verified: true,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -356,17 +362,29 @@ func TestReadAcceptsAJSONContentTypeWithParameters(t *testing.T) {
 	}
 }
 
-func TestDeliveryParseParsesItsPayloadAsItsEvent(t *testing.T) {
+func TestReadParsesThePayloadAsItsEvent(t *testing.T) {
 	d, err := mustVerifier(t, testSecret).Read(signedRequest(readFixture(t, "issue_comment_created_on_pr.json")), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := d.Parse()
-	if err != nil {
-		t.Fatal(err)
+	if c, ok := d.Parsed.(*webhook.IssueCommentEvent); !ok || c.CommentID != 2120001001 {
+		t.Errorf("Delivery.Parsed = %#v, want the issue comment 2120001001", d.Parsed)
 	}
-	if c, ok := ev.(*webhook.IssueCommentEvent); !ok || c.CommentID != 2120001001 {
-		t.Errorf("Delivery.Parse = %#v, want the issue comment 2120001001", ev)
+}
+
+func TestReadAcceptsAnEnvelopeWhoseEventDoesNotParse(t *testing.T) {
+	// The processor, not the sender, learns what is wrong: the delivery is
+	// stored and fails there with Parse's reason.
+	body := []byte(`{"action":"created","installation":{"id":7},"sender":{"login":"octocat"},"comment":{"body":"hi"}}`)
+	d, err := mustVerifier(t, testSecret).Read(signedRequest(body), 0)
+	if err != nil {
+		t.Fatalf("Read = %v, want the delivery accepted", err)
+	}
+	if d.Parsed != nil || d.Action != "created" || d.InstallationID != 7 || d.Sender != "octocat" {
+		t.Errorf("Read = %+v, want the envelope and no parsed event", d)
+	}
+	if _, err := webhook.Parse(d.Event, d.Payload); err == nil || !strings.Contains(err.Error(), "comment.id") {
+		t.Errorf("Parse = %v, want it to name the missing comment.id", err)
 	}
 }
 
