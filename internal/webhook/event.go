@@ -1,9 +1,10 @@
 package webhook
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -391,7 +392,7 @@ type wireIssueComment struct {
 	Issue *struct {
 		Number int `json:"number"`
 		// Present (and non-null) only when the issue is a pull request.
-		PullRequest *json.RawMessage `json:"pull_request"`
+		PullRequest *jsontext.Value `json:"pull_request"`
 	} `json:"issue"`
 }
 

