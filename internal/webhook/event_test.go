@@ -336,3 +336,33 @@ func TestUserIsBot(t *testing.T) {
 		t.Error("IsBot does not follow the account type")
 	}
 }
+
+// The decoder takes the JSON encoding/json took, so that no payload the
+// relay accepted before is refused now: a name given twice (the last
+// wins), names in any case, invalid UTF-8 (replaced with U+FFFD).
+func TestParseTakesWhatEncodingJSONTook(t *testing.T) {
+	const tail = `"comment":{"id":3,"user":{"login":"u"}},"issue":{"number":1},"repository":{"id":1,"name":"r","owner":{"login":"o"}}}`
+	tests := []struct {
+		name, payload string
+		action, body  string
+	}{
+		{"a name given twice", `{"action":"edited","action":"created",` + tail, "created", ""},
+		{"a name in capitals", `{"ACTION":"created",` + tail, "created", ""},
+		{"invalid UTF-8 in a string", `{"action":"created","comment":{"id":3,"body":"a` + "\xff" + `b","user":{"login":"u"}},"issue":{"number":1},"repository":{"id":1,"name":"r","owner":{"login":"o"}}}`, "created", "a\uFFFDb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := webhook.Parse("issue_comment", []byte(tt.payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := ev.(*webhook.IssueCommentEvent)
+			if c.Action != tt.action || c.Body != tt.body {
+				t.Errorf("Parse = action %q, body %q; want %q, %q", c.Action, c.Body, tt.action, tt.body)
+			}
+		})
+	}
+	if _, err := webhook.Parse("ping", []byte(`"`+"\xff"+`"`)); err == nil || !strings.Contains(err.Error(), "not a JSON object") {
+		t.Errorf("Parse of a string with invalid UTF-8 = %v, want it named not a JSON object", err)
+	}
+}

@@ -245,10 +245,13 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// decodeOptions make the decoder take what encoding/json takes: a name
-// given twice (the last wins), invalid UTF-8 (replaced), and names in any
-// case.
-var decodeOptions = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true), json.MatchCaseInsensitiveNames(true))
+// validOptions make the decoder take the JSON encoding/json takes: a name
+// given twice (the last wins) and invalid UTF-8 (replaced); decodeOptions
+// also match names in any case, as encoding/json does.
+var (
+	validOptions  = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	decodeOptions = json.JoinOptions(validOptions, json.MatchCaseInsensitiveNames(true))
+)
 
 // decodeObject unmarshals a JSON object into v. Its error names what is wrong
 // in words meant for a user: not JSON, not an object, or which field has the
@@ -264,7 +267,7 @@ func decodeObject(data []byte, v any) error {
 		return errors.New("body is empty")
 	}
 	if trimmed[0] != '{' {
-		if !jsontext.Value(data).IsValid() {
+		if !jsontext.Value(data).IsValid(validOptions) {
 			return errors.New("body is not valid JSON")
 		}
 		return errors.New("body is not a JSON object")
@@ -276,7 +279,7 @@ func decodeObject(data []byte, v any) error {
 	if _, ok := errors.AsType[*jsontext.SyntacticError](err); ok {
 		return errors.New("body is not valid JSON")
 	}
-	if !jsontext.Value(data).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) {
+	if !jsontext.Value(data).IsValid(validOptions) {
 		return errors.New("body is not valid JSON") // after the field the decoder stopped at
 	}
 	if se, ok := errors.AsType[*json.SemanticError](err); ok && se.GoType != nil {
@@ -286,7 +289,7 @@ func decodeObject(data []byte, v any) error {
 		}
 		return fmt.Errorf("%s: want %s, got JSON %s", fieldPath(se.JSONPointer), jsonKind(se.GoType), got)
 	}
-	return fmt.Errorf("body could not be decoded: %v", err)
+	return fmt.Errorf("body could not be decoded: %s", truncate(err.Error(), 200))
 }
 
 // kindName names a JSON kind as encoding/json's errors did.
@@ -352,5 +355,5 @@ func fieldPath(p jsontext.Pointer) string {
 	if b.Len() == 0 {
 		return "(top level)"
 	}
-	return b.String()
+	return truncate(b.String(), 300)
 }
