@@ -41,7 +41,7 @@ func newLeasedRig(t *testing.T, db *store.DB) *leasedRig {
 		return nil, nil
 	}, nil)
 	r.p.Poll = time.Hour
-	r.rec = NewRecorder(db, logger, 1)
+	r.rec = NewRecorder(db, logger)
 	r.rec.Lease = r.p.RecordLease
 	r.rec.OnRecorded = r.p.Recorded
 	ctx, cancel := context.WithCancel(context.Background())

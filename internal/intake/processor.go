@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -393,7 +395,7 @@ func (p *Processor) next(ctx context.Context) ([]patchpanda.Delivery, string, er
 		return ds, p.token, nil
 	}
 	token := newToken()
-	ds, err := p.DB.ClaimDeliveriesNoSync(ctx, p.Batch, p.Lease, token, p.spent())
+	ds, err := p.DB.ClaimDeliveriesNoSync(ctx, p.Batch, p.Lease, token, slices.Collect(maps.Keys(spent)))
 	return ds, token, err
 }
 
@@ -447,18 +449,10 @@ func (p *Processor) done(d patchpanda.Delivery) {
 	p.Logger.Debug("delivery processed", "delivery", d.DeliveryID, "event", d.Event, "action", d.Action)
 }
 
-// spent returns the installations to leave alone this round. The App's
-// own budget is not among them: it holds only token mints, and a delivery
-// that needs one is put off by the error it gets.
-func (p *Processor) spent() []int64 {
-	var out []int64
-	for inst := range p.spentUntil() {
-		out = append(out, inst)
-	}
-	return out
-}
-
-// spentUntil is spent with the time each budget resets.
+// spentUntil returns the installations to leave alone this round, with
+// the time each one's budget resets. The App's own budget is not among
+// them: it holds only token mints, and a delivery that needs one is put
+// off by the error it gets.
 func (p *Processor) spentUntil() map[int64]time.Time {
 	if p.Budget == nil {
 		return nil

@@ -90,7 +90,7 @@ func TestProcessorReadsPayloadsFromTheRecorderOrTheRow(t *testing.T) {
 			seen[d.DeliveryID] = string(d.Payload)
 			return nil, nil
 		}, nil)
-		rec := intake.NewRecorder(db, logger, 1)
+		rec := intake.NewRecorder(db, logger)
 		rec.Lease = p.RecordLease
 		rec.OnRecorded = p.Recorded
 		rctx, cancel := context.WithCancel(ctx)
@@ -140,7 +140,7 @@ func TestProcessorGathersRecordedDeliveriesIntoBatches(t *testing.T) {
 			return nil, nil
 		}, nil)
 		p.Batch, p.Gather, p.Poll = 3, time.Hour, time.Hour
-		rec := intake.NewRecorder(db, logger, 1)
+		rec := intake.NewRecorder(db, logger)
 		rec.OnRecorded = p.Recorded
 		done := make(chan struct{}, 2)
 		go func() { rec.Run(ctx); done <- struct{}{} }()

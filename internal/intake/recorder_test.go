@@ -18,7 +18,7 @@ import (
 // fix a random select could queue it where nobody reads, and it hung.
 func TestRecordAfterRunReturnedIsUnavailable(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		rec := intake.NewRecorder(db, slog.New(slog.NewTextHandler(io.Discard, nil)), 1)
+		rec := intake.NewRecorder(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		ctx, cancel := context.WithCancel(context.Background())
 		ran := make(chan struct{})
 		go func() { rec.Run(ctx); close(ran) }()

@@ -149,12 +149,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Relay, err e
 	r.Jobs.Heartbeat = cfg.JobHeartbeat
 	r.Jobs.Enqueued = func() { publishRunner.Wake(); githubRunner.Wake() }
 
-	// One batch commits at a time, on PostgreSQL too: the deliveries that
-	// arrive meanwhile make the next batch larger, and fewer, larger
-	// statements cost the database less. At 1.6 KB on two cores, one
-	// writer took 0.30–0.31 of the bare handler's rate, two 0.29, four
-	// 0.27–0.29, eight 0.23 (docs/benchmarks.md).
-	r.Recorder = intake.NewRecorder(db, logger, 1)
+	r.Recorder = intake.NewRecorder(db, logger)
 	d := dispatch.New(logger, r.GitHub, server, budgets{r.Billing})
 	d.DB = db
 	r.Jobs.Decide = d // replays from the API pass the same decision as comments

@@ -7,8 +7,6 @@ package webhookload
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/patchpanda/patchpanda/internal/webhook"
 )
@@ -151,21 +151,7 @@ func Run(ctx context.Context, o Options) Result {
 // (8-4-4-4-12 hex digits). Its digits are random, as GitHub's are where
 // they matter: consecutive deliveries do not sort together, so each one
 // lands on its own page of the relay's unique index, as in production.
-func GUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[10:16])
-	return string(out[:])
-}
+func GUID() string { return uuid.NewString() }
 
 func post(ctx context.Context, c *http.Client, o Options, id string, body []byte) int {
 	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, o.URL, bytes.NewReader(body))
